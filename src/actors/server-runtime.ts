@@ -1,0 +1,136 @@
+import * as net from 'node:net'
+import { Deferred, Effect, Exit, Scope } from 'effect'
+import { createActor, fromCallback, type Actor } from 'xstate'
+import { ListenFailed, type StorageFailure } from '../errors.js'
+import { serverMachine, type ServerMachine } from '../machines/server.js'
+import type { SessionLog } from '../machines/server-session.js'
+import { FolderCatalog } from '../storage/catalog.js'
+import { openServedFolder } from '../storage/folder.js'
+import { Connection } from './connection.js'
+import { formatSessionLog } from './server-log.js'
+import { createSessionLogic } from './server-session-io.js'
+
+export interface ServerOptions {
+  readonly host: string
+  readonly port: number
+  readonly dir: string
+  readonly maxUploadBytes: number
+  readonly maxLineBytes?: number
+  /** One log line: connections, refused commands, transfers. */
+  readonly log: (line: string) => void
+  /** One line of an answer to the admin console. */
+  readonly answer: (line: string) => void
+  /** Clears the operator's terminal. */
+  readonly clear?: () => void
+  /** Sees the server actor before it starts (e.g. to attach an inspector). */
+  readonly inspect?: Parameters<typeof createActor>[1] extends infer O ? (O extends { inspect?: infer I } ? I : never) : never
+}
+
+export interface RunningServer {
+  readonly host: string
+  readonly port: number
+  readonly root: string
+  readonly actor: Actor<ServerMachine>
+  /** One line typed at the admin console. */
+  consoleLine(line: string): void
+  /** Stops at once: every connection is closed, uploads in flight are discarded. */
+  shutdown(): void
+  /** Resolves when the server has stopped and released everything. */
+  readonly stopped: Promise<void>
+}
+
+const listen = (host: string, port: number) =>
+  Effect.acquireRelease(
+    Effect.async<{ server: net.Server; sockets: Set<net.Socket> }, ListenFailed>((resume) => {
+      const server = net.createServer({ noDelay: true })
+      const sockets = new Set<net.Socket>()
+      server.on('connection', (socket) => {
+        sockets.add(socket)
+        socket.once('close', () => sockets.delete(socket))
+      })
+      server.once('error', (cause) => resume(Effect.fail(new ListenFailed({ host, port, cause }))))
+      server.listen({ host, port, backlog: 4096 }, () => resume(Effect.succeed({ server, sockets })))
+    }),
+    ({ server, sockets }) =>
+      Effect.async<void>((resume) => {
+        for (const socket of sockets) socket.destroy()
+        server.close(() => resume(Effect.void))
+      }),
+  )
+
+const acquireServer = (options: ServerOptions) =>
+  Effect.gen(function* () {
+    const folder = yield* openServedFolder(options.dir)
+    const catalog = yield* Effect.acquireRelease(
+      Effect.sync(() => new FolderCatalog(folder)),
+      (catalog) => Effect.sync(() => catalog.close()),
+    )
+    const { server } = yield* listen(options.host, options.port)
+    const log = (clientId: string, entry: SessionLog) => options.log(formatSessionLog(clientId, entry))
+
+    const logic = serverMachine.provide({
+      actors: {
+        acceptConnections: fromCallback(({ sendBack }) => {
+          const onConnection = (socket: net.Socket) => {
+            socket.setNoDelay(true)
+            const connection = new Connection(socket, { maxLineBytes: options.maxLineBytes })
+            sendBack({
+              type: 'client.connected',
+              address: connection.remoteAddress,
+              port: connection.remotePort,
+              connectedAt: Date.now(),
+              session: createSessionLogic(connection, { folder, catalog, log }),
+              drop: () => connection.destroy(),
+            })
+          }
+          server.on('connection', onConnection)
+          return () => server.off('connection', onConnection)
+        }),
+      },
+      actions: {
+        logClient: (_, { what, client, detail }) => {
+          const who = `${client.id} ${client.address}:${client.port}`
+          if (what === 'online') options.log(`${who} is online now`)
+          else if (what === 'offline') options.log(`${who} is offline`)
+          else options.log(`${who} session failed: ${detail}`)
+        },
+        printConsole: (_, { lines }) => lines.forEach((line) => options.answer(line)),
+        clearConsole: () => options.clear?.(),
+      },
+    })
+    const actor = yield* Effect.acquireRelease(
+      Effect.sync(() => createActor(logic, { input: { maxUploadBytes: options.maxUploadBytes }, inspect: options.inspect })),
+      (actor) => Effect.sync(() => actor.stop()),
+    )
+    const address = server.address() as net.AddressInfo
+    return { actor, address, root: folder.root }
+  })
+
+/** Opens the folder, listens, and starts the server actor. */
+export const startServer = async (options: ServerOptions): Promise<RunningServer> => {
+  const scope = Effect.runSync(Scope.make())
+  const acquired = await Effect.runPromiseExit(Scope.extend(acquireServer(options), scope))
+  if (Exit.isFailure(acquired)) {
+    await Effect.runPromise(Scope.close(scope, acquired))
+    throw acquired.cause._tag === 'Fail' ? (acquired.cause.error as ListenFailed | StorageFailure) : new Error(String(acquired.cause))
+  }
+  const { actor, address, root } = acquired.value
+  const done = Effect.runSync(Deferred.make<void>())
+  actor.subscribe({
+    complete: () => Effect.runSync(Deferred.succeed(done, undefined)),
+    error: () => Effect.runSync(Deferred.succeed(done, undefined)),
+  })
+  actor.start()
+  const stopped = Effect.runPromise(
+    Deferred.await(done).pipe(Effect.zipRight(Scope.close(scope, Exit.void))),
+  )
+  return {
+    host: address.address,
+    port: address.port,
+    root,
+    actor,
+    consoleLine: (line) => actor.send({ type: 'console.line', line, now: Date.now() }),
+    shutdown: () => actor.send({ type: 'server.shutdown' }),
+    stopped,
+  }
+}

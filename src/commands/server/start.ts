@@ -1,0 +1,61 @@
+import { Command, Flags } from '@oclif/core'
+import { startServer } from '../../actors/server-runtime.js'
+import { attachConsole } from '../../cli/admin-console.js'
+import { parseByteSize } from '../../cli/sizes.js'
+import { isTorError } from '../../errors.js'
+
+export default class ServerStart extends Command {
+  static override description =
+    'Start the Tor-Server: serve a folder over TFTCP and run the admin console (list, clear, exit, help) on stdin.'
+
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --port 9000 --dir /srv/shared',
+    '<%= config.bin %> <%= command.id %> --host 127.0.0.1 --no-console',
+  ]
+
+  static override flags = {
+    host: Flags.string({ description: 'address to listen on', default: '0.0.0.0' }),
+    port: Flags.integer({ description: 'TCP port to listen on (0 picks a free one)', default: 7777, min: 0, max: 65535 }),
+    dir: Flags.string({ description: 'folder of files to serve (created if missing)', default: './tor_files' }),
+    'max-upload': Flags.string({ description: 'largest upload accepted, e.g. 512M, 10G', default: '64G' }),
+    console: Flags.boolean({ description: 'run the admin console on stdin', default: true, allowNo: true }),
+  }
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(ServerStart)
+    const maxUploadBytes = parseByteSize(flags['max-upload'])
+    if (maxUploadBytes === undefined) this.error(`--max-upload: not a size: ${flags['max-upload']}`, { exit: 2 })
+    let print = (line: string) => this.log(line)
+    const server = await startServer({
+      host: flags.host,
+      port: flags.port,
+      dir: flags.dir,
+      maxUploadBytes,
+      log: (line) => print(`${new Date().toISOString()} ${line}`),
+      answer: (line) => print(line),
+      clear: () => process.stdout.write('\x1b[2J\x1b[3J\x1b[H'),
+    }).catch((error: unknown) => this.error(isTorError(error) ? error.message : String(error), { exit: 1 }))
+
+    this.log(`Tor-Server listening on ${server.host}:${server.port}, serving ${server.root}`)
+    if (flags.console) {
+      const plain = print
+      const console = attachConsole(server, process.stdin, process.stdout, (line) => this.log(line))
+      print = (line) => console.print(line)
+      this.log('Admin console ready: type help for the commands.')
+      void server.stopped.then(() => {
+        console.close()
+        print = plain
+      })
+    }
+    const stop = () => server.shutdown()
+    process.once('SIGINT', stop)
+    process.once('SIGTERM', stop)
+    await server.stopped
+    process.off('SIGINT', stop)
+    process.off('SIGTERM', stop)
+    this.log('Tor-Server stopped.')
+    // stdin may still hold the event loop open (a terminal or a pipe nobody closes).
+    process.exit(0)
+  }
+}

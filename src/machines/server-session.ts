@@ -1,0 +1,326 @@
+import { assign, fromPromise, setup } from 'xstate'
+import { Reply, encodeSize, errorReply } from '../protocol/index.js'
+import { decideCommand, decideUploadSize, type LineResult } from './session-rules.js'
+
+/**
+ * One connected client, as the server sees it. Pure definition: the actors and
+ * actions below are placeholders, and `src/actors/server-session-io.ts` provides
+ * the real ones (socket, folder) with `machine.provide(...)`. So replay and
+ * transition tests run this exact machine without any I/O.
+ */
+
+export interface SessionInput {
+  readonly clientId: string
+  readonly maxUploadBytes: number
+}
+
+export interface Transfer {
+  readonly direction: 'download' | 'upload'
+  readonly name: string
+  readonly size: number
+}
+
+export interface SessionContext extends SessionInput {
+  readonly search: string | undefined
+  readonly name: string | undefined
+  readonly transfer: Transfer | undefined
+}
+
+export type DownloadLookup = { readonly found: true; readonly size: number } | { readonly found: false }
+
+export interface TransferReport {
+  readonly bytes: number
+  readonly durationMs: number
+}
+
+export type SessionLog =
+  | { readonly kind: 'refused'; readonly command: string; readonly reason: string }
+  | { readonly kind: 'transferred'; readonly transfer: Transfer; readonly report: TransferReport }
+  | { readonly kind: 'transferFailed'; readonly transfer: Transfer; readonly reason: string }
+
+export type SessionEvent = { readonly type: 'session.close' }
+
+const notProvided = (what: string) => () => {
+  throw new Error(`${what} is provided by src/actors; this machine definition has no I/O`)
+}
+
+const reasonOf = (error: unknown): string => (error instanceof Error ? error.message : String(error))
+
+const lineText = (line: LineResult): string => (line._tag === 'Line' ? line.text : `<${line.code}>`)
+
+export const serverSessionMachine = setup({
+  types: {
+    context: {} as SessionContext,
+    input: {} as SessionInput,
+    events: {} as SessionEvent,
+  },
+  actors: {
+    readLine: fromPromise<LineResult>(notProvided('readLine')),
+    streamListing: fromPromise<{ count: number }, { search: string | undefined }>(notProvided('streamListing')),
+    openDownload: fromPromise<DownloadLookup, { name: string }>(notProvided('openDownload')),
+    sendFile: fromPromise<TransferReport, Transfer>(notProvided('sendFile')),
+    receiveUpload: fromPromise<TransferReport, Transfer>(notProvided('receiveUpload')),
+  },
+  actions: {
+    reply: (_, _params: { lines: readonly string[] }) => notProvided('reply')(),
+    log: (_, _params: SessionLog) => notProvided('log')(),
+    closeConnection: notProvided('closeConnection'),
+  },
+  guards: {
+    wantsListing: (_, line: LineResult) => decideCommand(line).next === 'list',
+    wantsDownload: (_, line: LineResult) => decideCommand(line).next === 'download',
+    wantsUpload: (_, line: LineResult) => decideCommand(line).next === 'upload',
+    wantsExit: (_, line: LineResult) => decideCommand(line).next === 'exit',
+    sizeAccepted: ({ context }, line: LineResult) => decideUploadSize(line, context.maxUploadBytes).accepted,
+    fileFound: (_, lookup: DownloadLookup) => lookup.found,
+    peerClosed: (_, error: unknown) => (error as { _tag?: string } | undefined)?._tag === 'PeerClosed',
+  },
+}).createMachine({
+  id: 'serverSession',
+  context: ({ input }) => ({ ...input, search: undefined, name: undefined, transfer: undefined }),
+  initial: 'awaitingCommand',
+  on: { 'session.close': '.closed' },
+  states: {
+    awaitingCommand: {
+      entry: assign({ search: undefined, name: undefined, transfer: undefined }),
+      invoke: {
+        id: 'readCommand',
+        src: 'readLine',
+        onDone: [
+          {
+            guard: { type: 'wantsListing', params: ({ event }) => event.output },
+            target: 'streamingList',
+            actions: assign({ search: ({ event }) => (decideCommand(event.output) as { search?: string }).search }),
+          },
+          {
+            guard: { type: 'wantsDownload', params: ({ event }) => event.output },
+            target: 'sendingSize',
+            actions: assign({ name: ({ event }) => (decideCommand(event.output) as { name: string }).name }),
+          },
+          {
+            guard: { type: 'wantsUpload', params: ({ event }) => event.output },
+            target: 'receivingSize',
+            actions: [
+              assign({ name: ({ event }) => (decideCommand(event.output) as { name: string }).name }),
+              { type: 'reply', params: { lines: [Reply.ok] } },
+            ],
+          },
+          { guard: { type: 'wantsExit', params: ({ event }) => event.output }, target: 'exit' },
+          {
+            target: 'awaitingCommand',
+            reenter: true,
+            actions: [
+              {
+                type: 'reply',
+                params: ({ event }) => {
+                  const decision = decideCommand(event.output)
+                  return { lines: [decision.next === 'refuse' ? decision.reply : Reply.unknownCommand] }
+                },
+              },
+              {
+                type: 'log',
+                params: ({ event }) => {
+                  const decision = decideCommand(event.output)
+                  return {
+                    kind: 'refused',
+                    command: lineText(event.output),
+                    reason: decision.next === 'refuse' ? decision.reason : 'refused',
+                  }
+                },
+              },
+            ],
+          },
+        ],
+        onError: 'closed',
+      },
+    },
+    streamingList: {
+      invoke: {
+        id: 'listFiles',
+        src: 'streamListing',
+        input: ({ context }) => ({ search: context.search }),
+        onDone: 'awaitingCommand',
+        onError: {
+          target: 'awaitingCommand',
+          actions: { type: 'reply', params: ({ event }) => ({ lines: [errorReply(reasonOf(event.error))] }) },
+        },
+      },
+    },
+    sendingSize: {
+      invoke: {
+        id: 'openDownload',
+        src: 'openDownload',
+        input: ({ context }) => ({ name: context.name! }),
+        onDone: [
+          {
+            guard: { type: 'fileFound', params: ({ event }) => event.output },
+            target: 'transferring.sendingFile',
+            actions: [
+              assign({
+                transfer: ({ context, event }) => ({
+                  direction: 'download' as const,
+                  name: context.name!,
+                  size: (event.output as { size: number }).size,
+                }),
+              }),
+              {
+                type: 'reply',
+                params: ({ event }) => ({
+                  lines: [Reply.ok, Reply.found, encodeSize((event.output as { size: number }).size)],
+                }),
+              },
+            ],
+          },
+          {
+            target: 'awaitingCommand',
+            actions: [
+              { type: 'reply', params: { lines: [Reply.ok, Reply.notFound] } },
+              {
+                type: 'log',
+                params: ({ context }) => ({ kind: 'refused', command: `download ${context.name}`, reason: 'not found' }),
+              },
+            ],
+          },
+        ],
+        onError: {
+          target: 'awaitingCommand',
+          actions: { type: 'reply', params: ({ event }) => ({ lines: [errorReply(reasonOf(event.error))] }) },
+        },
+      },
+    },
+    receivingSize: {
+      invoke: {
+        id: 'readUploadSize',
+        src: 'readLine',
+        onDone: [
+          {
+            guard: { type: 'sizeAccepted', params: ({ event }) => event.output },
+            target: 'transferring.receivingFile',
+            actions: [
+              assign({
+                transfer: ({ context, event }) => ({
+                  direction: 'upload' as const,
+                  name: context.name!,
+                  size: (decideUploadSize(event.output, context.maxUploadBytes) as { size: number }).size,
+                }),
+              }),
+              { type: 'reply', params: { lines: [Reply.ok] } },
+            ],
+          },
+          {
+            target: 'awaitingCommand',
+            actions: [
+              {
+                type: 'reply',
+                params: ({ context, event }) => {
+                  const decision = decideUploadSize(event.output, context.maxUploadBytes)
+                  return { lines: [decision.accepted ? Reply.ok : decision.reply] }
+                },
+              },
+              {
+                type: 'log',
+                params: ({ context, event }) => {
+                  const decision = decideUploadSize(event.output, context.maxUploadBytes)
+                  return {
+                    kind: 'refused',
+                    command: `upload ${context.name} (size ${lineText(event.output)})`,
+                    reason: decision.accepted ? 'refused' : decision.reason,
+                  }
+                },
+              },
+            ],
+          },
+        ],
+        onError: 'closed',
+      },
+    },
+    transferring: {
+      initial: 'sendingFile',
+      states: {
+        sendingFile: {
+          invoke: {
+            id: 'sendFile',
+            src: 'sendFile',
+            input: ({ context }) => context.transfer!,
+            onDone: {
+              target: '#serverSession.awaitingCommand',
+              actions: {
+                type: 'log',
+                params: ({ context, event }) => ({ kind: 'transferred', transfer: context.transfer!, report: event.output }),
+              },
+            },
+            // Part of the payload may already be on the wire: the byte stream cannot be resynchronised.
+            onError: {
+              target: '#serverSession.closed',
+              actions: {
+                type: 'log',
+                params: ({ context, event }) => ({
+                  kind: 'transferFailed',
+                  transfer: context.transfer!,
+                  reason: reasonOf(event.error),
+                }),
+              },
+            },
+          },
+        },
+        receivingFile: {
+          invoke: {
+            id: 'receiveUpload',
+            src: 'receiveUpload',
+            input: ({ context }) => context.transfer!,
+            onDone: {
+              target: '#serverSession.awaitingCommand',
+              actions: [
+                { type: 'reply', params: { lines: [Reply.end] } },
+                {
+                  type: 'log',
+                  params: ({ context, event }) => ({ kind: 'transferred', transfer: context.transfer!, report: event.output }),
+                },
+              ],
+            },
+            onError: [
+              {
+                // The client went away: nothing to answer, the temporary file is already gone.
+                guard: { type: 'peerClosed', params: ({ event }: { event: { error: unknown } }) => event.error },
+                target: '#serverSession.closed',
+                actions: {
+                  type: 'log',
+                  params: ({ context, event }) => ({
+                    kind: 'transferFailed',
+                    transfer: context.transfer!,
+                    reason: reasonOf(event.error),
+                  }),
+                },
+              },
+              {
+                // The whole payload was read (and dropped); the session goes on.
+                target: '#serverSession.awaitingCommand',
+                actions: [
+                  { type: 'reply', params: ({ event }) => ({ lines: [errorReply(reasonOf(event.error))] }) },
+                  {
+                    type: 'log',
+                    params: ({ context, event }) => ({
+                      kind: 'transferFailed',
+                      transfer: context.transfer!,
+                      reason: reasonOf(event.error),
+                    }),
+                  },
+                ],
+              },
+            ],
+          },
+        },
+      },
+    },
+    exit: {
+      type: 'final',
+      entry: [{ type: 'reply', params: { lines: [Reply.exit] } }, 'closeConnection'],
+    },
+    closed: {
+      type: 'final',
+      entry: 'closeConnection',
+    },
+  },
+})
+
+export type ServerSessionMachine = typeof serverSessionMachine

@@ -1,0 +1,123 @@
+import { FileTooLarge, InvalidSize, ProtocolViolation } from '../errors.js'
+
+/**
+ * TFTCP control messages. Every message is one UTF-8 line ending in LF.
+ *
+ * Commands (client -> server):
+ *
+ *     show\n
+ *     search <text>\n            <text> is the rest of the line, spaces included
+ *     download <name>\n
+ *     upload <name>\n
+ *     exit\n
+ *
+ * Replies (server -> client): exactly these strings, or `error <reason>`.
+ */
+export const Reply = {
+  ok: 'ok',
+  unknownCommand: 'This command does not exist, rewrite',
+  end: 'end',
+  found: 'found',
+  notFound: 'Not found file',
+  exit: 'exit',
+} as const
+
+export const errorReply = (reason: string): string => `error ${reason.replace(/[\r\n]+/g, ' ')}`
+
+export const isErrorReply = (line: string): boolean => line.startsWith('error ')
+
+export type Command =
+  | { readonly verb: 'show' }
+  | { readonly verb: 'search'; readonly text: string }
+  | { readonly verb: 'download'; readonly name: string }
+  | { readonly verb: 'upload'; readonly name: string }
+  | { readonly verb: 'exit' }
+
+export type ParsedCommand = Command | { readonly verb: 'unknown'; readonly line: string }
+
+export const COMMAND_VERBS = ['show', 'search', 'download', 'upload', 'exit'] as const
+
+/**
+ *     <verb>[ <argument>]\n
+ *
+ * The verb is case-sensitive. `show` and `exit` take no argument; `search`,
+ * `download` and `upload` need a non-empty one (the rest of the line after one space).
+ */
+export const parseCommand = (line: string): ParsedCommand => {
+  const space = line.indexOf(' ')
+  const verb = space < 0 ? line : line.slice(0, space)
+  const arg = space < 0 ? undefined : line.slice(space + 1)
+  switch (verb) {
+    case 'show':
+    case 'exit':
+      return arg === undefined ? { verb } : { verb: 'unknown', line }
+    case 'search':
+      return arg ? { verb, text: arg } : { verb: 'unknown', line }
+    case 'download':
+    case 'upload':
+      return arg ? { verb, name: arg } : { verb: 'unknown', line }
+    default:
+      return { verb: 'unknown', line }
+  }
+}
+
+export const encodeCommand = (command: Command): string => {
+  switch (command.verb) {
+    case 'show':
+    case 'exit':
+      return command.verb
+    case 'search':
+      return `search ${command.text}`
+    case 'download':
+    case 'upload':
+      return `${command.verb} ${command.name}`
+  }
+}
+
+export interface FileEntry {
+  readonly name: string
+  readonly size: number
+  /** Last modification, milliseconds since the epoch. */
+  readonly mtimeMs: number
+}
+
+/**
+ * One listing row (after `ok`, before `end`):
+ *
+ *     <name>\t<size in bytes, decimal>\t<last modified, ISO 8601 UTC>\n
+ *     report.pdf\t18231\t2026-11-24T10:00:00.000Z\n
+ *
+ * Names cannot contain a tab (a control character), so the row splits unambiguously.
+ */
+export const encodeListingRow = (entry: FileEntry): string =>
+  `${entry.name}\t${entry.size}\t${new Date(entry.mtimeMs).toISOString()}`
+
+export const decodeListingRow = (line: string): FileEntry | ProtocolViolation => {
+  const fields = line.split('\t')
+  if (fields.length !== 3) return new ProtocolViolation({ detail: `bad listing row: ${JSON.stringify(line)}` })
+  const [name, sizeText, modified] = fields as [string, string, string]
+  const size = /^[0-9]{1,16}$/.test(sizeText) ? Number(sizeText) : Number.NaN
+  const mtimeMs = Date.parse(modified)
+  if (!Number.isSafeInteger(size) || Number.isNaN(mtimeMs)) {
+    return new ProtocolViolation({ detail: `bad listing row: ${JSON.stringify(line)}` })
+  }
+  return { name, size, mtimeMs }
+}
+
+/**
+ * A payload size line, before the raw bytes of a download or an upload:
+ *
+ *     <decimal digits>\n          e.g. 1048576\n
+ *
+ * Only ASCII digits; no sign, no spaces, no exponent. Sizes beyond
+ * Number.MAX_SAFE_INTEGER or `limit` are refused.
+ */
+export const encodeSize = (size: number): string => String(size)
+
+export const parseSize = (text: string, limit = Number.MAX_SAFE_INTEGER): number | InvalidSize | FileTooLarge => {
+  if (!/^[0-9]{1,20}$/.test(text)) return new InvalidSize({ text })
+  const size = Number(text)
+  if (!Number.isSafeInteger(size)) return new FileTooLarge({ size, limit })
+  if (size > limit) return new FileTooLarge({ size, limit })
+  return size
+}

@@ -1,0 +1,159 @@
+import { randomUUID } from 'node:crypto'
+import { constants as fsConstants, createWriteStream, type Stats, type WriteStream } from 'node:fs'
+import * as fs from 'node:fs/promises'
+import * as path from 'node:path'
+import { Effect, type Scope } from 'effect'
+import { FileNotFound, StorageFailure } from '../errors.js'
+import { isValidName, type FileEntry } from '../protocol/index.js'
+
+/** The folder the server serves, by its real path (symlinks in the given path resolved). */
+export interface ServedFolder {
+  readonly root: string
+}
+
+/** Uploads in progress are written to hidden files with this prefix, then renamed into place. */
+export const TEMP_PREFIX = '.tor-upload-'
+const TEMP_SUFFIX = '.part'
+
+const storageFailure = (operation: string) => (cause: unknown) => new StorageFailure({ operation, cause })
+
+/** Creates the folder if needed, resolves its real path and removes uploads a crash left behind. */
+export const openServedFolder = (dir: string): Effect.Effect<ServedFolder, StorageFailure> =>
+  Effect.gen(function* () {
+    yield* Effect.tryPromise({ try: () => fs.mkdir(dir, { recursive: true }), catch: storageFailure(`create ${dir}`) })
+    const root = yield* Effect.tryPromise({ try: () => fs.realpath(dir), catch: storageFailure(`open ${dir}`) })
+    const names = yield* Effect.tryPromise({ try: () => fs.readdir(root), catch: storageFailure(`read ${dir}`) })
+    yield* Effect.forEach(
+      names.filter((name) => name.startsWith(TEMP_PREFIX) && name.endsWith(TEMP_SUFFIX)),
+      (name) => Effect.promise(() => fs.rm(path.join(root, name), { force: true })),
+      { discard: true },
+    )
+    return { root }
+  })
+
+/** True when `real` lies inside `root` and no part of it below `root` is hidden. */
+const isServedPath = (root: string, real: string): boolean => {
+  const relative = path.relative(root, real)
+  if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative)) return false
+  return relative.split(path.sep).every((part) => !part.startsWith('.'))
+}
+
+/**
+ * The stats of `name` if it is served: a valid name for a regular file directly in
+ * the folder, or for a symbolic link that leads to a regular file inside the folder.
+ * Undefined for anything else (missing, directory, dot-file, link leading outside).
+ */
+export const statServed = async (folder: ServedFolder, name: string): Promise<Stats | undefined> => {
+  if (!isValidName(name)) return undefined
+  const full = path.join(folder.root, name)
+  try {
+    const link = await fs.lstat(full)
+    if (link.isFile()) return link
+    if (!link.isSymbolicLink()) return undefined
+    const real = await fs.realpath(full)
+    if (!isServedPath(folder.root, real)) return undefined
+    const target = await fs.stat(real)
+    return target.isFile() ? target : undefined
+  } catch (error) {
+    if (isMissing(error)) return undefined
+    throw error
+  }
+}
+
+const isMissing = (error: unknown): boolean => {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code
+  return code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP' || code === 'EACCES'
+}
+
+export const toEntry = (name: string, stats: Stats): FileEntry => ({ name, size: stats.size, mtimeMs: stats.mtimeMs })
+
+export interface OpenedFile {
+  readonly handle: fs.FileHandle
+  readonly size: number
+  readonly mtimeMs: number
+}
+
+/**
+ * Opens a served file for reading, in the current scope. The size is taken from
+ * the open handle, so it is the size of exactly the bytes that will be sent even
+ * if an upload replaces the name meanwhile.
+ */
+export const openForReading = (
+  folder: ServedFolder,
+  name: string,
+): Effect.Effect<OpenedFile, FileNotFound | StorageFailure, Scope.Scope> =>
+  Effect.gen(function* () {
+    const served = yield* Effect.tryPromise({ try: () => statServed(folder, name), catch: storageFailure(`stat ${name}`) })
+    if (served === undefined) return yield* Effect.fail(new FileNotFound({ name }))
+    const handle = yield* Effect.acquireRelease(
+      Effect.tryPromise({
+        try: () => fs.open(path.join(folder.root, name), fsConstants.O_RDONLY),
+        catch: (cause) => (isMissing(cause) ? new FileNotFound({ name }) : storageFailure(`open ${name}`)(cause)),
+      }),
+      (handle) => Effect.promise(() => handle.close().catch(() => undefined)),
+    )
+    const stats = yield* Effect.tryPromise({ try: () => handle.stat(), catch: storageFailure(`stat ${name}`) })
+    if (!stats.isFile()) return yield* Effect.fail(new FileNotFound({ name }))
+    return { handle, size: stats.size, mtimeMs: stats.mtimeMs }
+  })
+
+export interface UploadTarget {
+  /** Writes to the hidden temporary file. */
+  readonly sink: WriteStream
+  readonly tempPath: string
+  /** Flushes and closes the temporary file, then renames it to its name, replacing any file there atomically. */
+  readonly commit: Effect.Effect<void, StorageFailure>
+}
+
+/**
+ * A hidden temporary file in the folder, open for writing, in the current scope.
+ * When the scope closes without `commit` having succeeded (failure, interruption,
+ * a client gone mid-upload), the temporary file is removed: a partial upload is
+ * never visible under its name.
+ */
+export const createUploadTarget = (
+  folder: ServedFolder,
+  name: string,
+  highWaterMark: number,
+): Effect.Effect<UploadTarget, StorageFailure, Scope.Scope> =>
+  Effect.gen(function* () {
+    const tempPath = path.join(folder.root, `${TEMP_PREFIX}${randomUUID()}${TEMP_SUFFIX}`)
+    let committed = false
+    yield* Effect.addFinalizer(() =>
+      committed ? Effect.void : Effect.promise(() => fs.rm(tempPath, { force: true }).catch(() => undefined)),
+    )
+    const sink = yield* Effect.acquireRelease(
+      Effect.async<WriteStream, StorageFailure>((resume) => {
+        const stream = createWriteStream(tempPath, { flags: 'wx', mode: 0o644, highWaterMark })
+        const failed = (cause: unknown) => resume(Effect.fail(storageFailure(`create a file for ${name}`)(cause)))
+        stream.once('error', failed)
+        stream.once('ready', () => {
+          stream.off('error', failed)
+          resume(Effect.succeed(stream))
+        })
+      }),
+      (stream) =>
+        stream.closed
+          ? Effect.void
+          : Effect.async<void>((resume) => {
+              stream.once('close', () => resume(Effect.void))
+              stream.destroy()
+            }),
+    )
+    const commit = Effect.tryPromise({
+      try: async () => {
+        await new Promise<void>((resolve, reject) => {
+          sink.once('error', reject)
+          sink.end(() => sink.once('close', resolve))
+        })
+        await fs.rename(tempPath, path.join(folder.root, name))
+        committed = true
+      },
+      catch: (cause) =>
+        new StorageFailure({
+          operation: `store ${name}`,
+          cause: (cause as NodeJS.ErrnoException)?.code === 'EISDIR' ? new Error('a folder has that name') : cause,
+        }),
+    })
+    return { sink, tempPath, commit }
+  })
