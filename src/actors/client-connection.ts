@@ -1,0 +1,169 @@
+import { createReadStream, writeSync } from 'node:fs'
+import * as net from 'node:net'
+import { pipeline } from 'node:stream/promises'
+import { Effect, type Scope } from 'effect'
+import { ConnectionFailed, PeerClosed, StorageFailure, TransferIncomplete } from '../errors.js'
+import type { LineResult } from '../machines/session-rules.js'
+import { LineReader } from './line-reader.js'
+
+export const RECEIVE_BUFFER_BYTES = 1 << 20
+const SEND_CHUNK_BYTES = 1 << 20
+
+type FileSink = {
+  readonly fd: number
+  remaining: number
+  resolve: () => void
+  reject: (error: unknown) => void
+}
+
+/**
+ * The client's side of a TFTCP connection. The socket reads into one
+ * preallocated buffer (`onread`): control lines are copied into the line reader,
+ * and download payload bytes go from that buffer straight to the file with a
+ * synchronous write, so the data path has no per-chunk allocation or promise.
+ */
+export class ClientConnection {
+  readonly lines = new LineReader()
+  private sink: FileSink | undefined
+  private payloadBytes = 0
+  private socket!: net.Socket
+
+  /** Connects, in the current scope: the socket is destroyed when the scope closes. */
+  static open(host: string, port: number): Effect.Effect<ClientConnection, ConnectionFailed, Scope.Scope> {
+    return Effect.acquireRelease(
+      Effect.async<ClientConnection, ConnectionFailed>((resume) => {
+        const connection = new ClientConnection()
+        const socket = net.connect({
+          host,
+          port,
+          noDelay: true,
+          onread: {
+            buffer: Buffer.allocUnsafe(RECEIVE_BUFFER_BYTES),
+            callback: (n, buffer) => connection.onRead(n, buffer),
+          },
+        })
+        connection.socket = socket
+        const failed = (cause: Error) => resume(Effect.fail(new ConnectionFailed({ host, port, cause })))
+        socket.once('error', failed)
+        socket.once('connect', () => {
+          socket.off('error', failed)
+          socket.on('error', () => connection.ended())
+          socket.on('end', () => connection.ended())
+          socket.on('close', () => connection.ended())
+          resume(Effect.succeed(connection))
+        })
+      }),
+      (connection) => Effect.sync(() => connection.socket.destroy()),
+    )
+  }
+
+  /** Payload bytes moved by the transfer in progress (for progress bars). */
+  get transferred(): number {
+    return this.payloadBytes
+  }
+
+  readLine(signal?: AbortSignal): Promise<LineResult> {
+    return this.lines.readLine(signal)
+  }
+
+  write(line: string): void {
+    if (!this.socket.destroyed) this.socket.write(`${line}\n`)
+  }
+
+  close(): void {
+    this.socket.end()
+    this.socket.destroySoon()
+  }
+
+  /** Writes the next `size` payload bytes into the open file `fd`. */
+  receiveToFile(fd: number, size: number): Promise<void> {
+    this.payloadBytes = 0
+    return new Promise((resolve, reject) => {
+      // Bytes that arrived together with the size line are already in the decoder.
+      const decoder = this.lines.decoder
+      const early = Math.min(decoder.bufferedBytes, size)
+      try {
+        if (early > 0) {
+          decoder.expectRaw(early)
+          for (let frame = decoder.next(); frame?._tag === 'Raw'; frame = decoder.next()) {
+            writeAll(fd, frame.bytes, 0, frame.bytes.length)
+            this.payloadBytes += frame.bytes.length
+            if (frame.remaining === 0) break
+          }
+        }
+      } catch (cause) {
+        return reject(new StorageFailure({ operation: 'write the download', cause }))
+      }
+      if (early === size) return resolve()
+      if (this.lines.ended) return reject(new TransferIncomplete({ expected: size, received: this.payloadBytes }))
+      this.sink = { fd, remaining: size - early, resolve, reject }
+    })
+  }
+
+  /** Sends exactly `size` bytes of the file at `path`, without ending the connection. */
+  async sendFromFile(path: string, size: number, signal?: AbortSignal): Promise<void> {
+    this.payloadBytes = 0
+    if (size === 0) return
+    const source = createReadStream(path, { start: 0, end: size - 1, highWaterMark: SEND_CHUNK_BYTES })
+    const timer = setInterval(() => (this.payloadBytes = source.bytesRead), 100)
+    try {
+      await pipeline(source, this.socket, { end: false, signal })
+    } catch (cause) {
+      throw this.lines.ended ? new PeerClosed({ during: 'upload' }) : new StorageFailure({ operation: 'read the upload', cause })
+    } finally {
+      clearInterval(timer)
+      this.payloadBytes = source.bytesRead
+    }
+    if (source.bytesRead !== size) {
+      this.socket.destroy()
+      throw new TransferIncomplete({ expected: size, received: source.bytesRead })
+    }
+  }
+
+  private onRead(n: number, buffer: Uint8Array): boolean {
+    let offset = 0
+    const sink = this.sink
+    if (sink) {
+      const k = Math.min(n, sink.remaining)
+      try {
+        writeAll(sink.fd, buffer, 0, k)
+      } catch (cause) {
+        this.sink = undefined
+        this.socket.destroy()
+        sink.reject(new StorageFailure({ operation: 'write the download', cause }))
+        return false
+      }
+      sink.remaining -= k
+      this.payloadBytes += k
+      offset = k
+      if (sink.remaining === 0) {
+        this.sink = undefined
+        sink.resolve()
+      }
+    }
+    if (offset < n) {
+      // The buffer is reused for the next read: keep a copy of what the decoder holds.
+      this.lines.decoder.push(Buffer.from(buffer.subarray(offset, n)))
+      this.lines.pump()
+    }
+    return true
+  }
+
+  private ended(): void {
+    this.lines.end()
+    this.lines.pump()
+    const sink = this.sink
+    if (sink) {
+      this.sink = undefined
+      sink.reject(new PeerClosed({ during: 'download' }))
+    }
+  }
+}
+
+const writeAll = (fd: number, buffer: Uint8Array, offset: number, length: number): void => {
+  while (length > 0) {
+    const written = writeSync(fd, buffer, offset, length)
+    offset += written
+    length -= written
+  }
+}

@@ -1,0 +1,31 @@
+import { Command } from '@oclif/core'
+import { CommandFailed, TorClient, type ClientOptions, type Success } from '../actors/client-runtime.js'
+import { isTorError } from '../errors.js'
+import type { Command as TftcpCommand } from '../protocol/index.js'
+import { formatBytes, formatDuration, formatRate } from './format.js'
+import { createProgressBar } from './progress.js'
+
+/** Base of the one-shot client commands: connect, run one command, say exit, report. */
+export abstract class OneShotClientCommand extends Command {
+  protected async runOnce(options: ClientOptions, command: TftcpCommand): Promise<Success> {
+    const client = await TorClient.connect(options).catch((error: unknown) => this.fail(error))
+    try {
+      return await client.run(command, createProgressBar()).catch((error: unknown) => this.fail(error))
+    } finally {
+      await client.close()
+    }
+  }
+
+  protected fail(error: unknown): never {
+    if (error instanceof CommandFailed || isTorError(error)) this.error(error.message, { exit: 1 })
+    throw error
+  }
+
+  protected reportTransfer(outcome: Success, where: string): void {
+    if (outcome.kind !== 'transferred') return
+    const verb = outcome.direction === 'download' ? 'Downloaded' : 'Uploaded'
+    this.logToStderr(
+      `${verb} ${outcome.name} (${formatBytes(outcome.bytes)}) ${where} in ${formatDuration(outcome.durationMs)}, ${formatRate(outcome.bytes, outcome.durationMs)}`,
+    )
+  }
+}

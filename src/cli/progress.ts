@@ -1,0 +1,39 @@
+import cliProgress from 'cli-progress'
+import type { ProgressReporter } from '../actors/client-runtime.js'
+import { formatBytes, formatRate } from './format.js'
+
+/**
+ * A progress bar on stderr (stdout stays clean for --json and pipes): bytes,
+ * rate and time left. Without a terminal it draws nothing.
+ */
+export const createProgressBar = (stream: NodeJS.WriteStream = process.stderr): ProgressReporter | undefined => {
+  if (!stream.isTTY) return undefined
+  let bar: cliProgress.SingleBar | undefined
+  let started = 0
+  return {
+    start(total, label) {
+      started = Date.now()
+      bar = new cliProgress.SingleBar(
+        {
+          stream,
+          format: `${label} [{bar}] {percentage}% | {done} of {size} | {rate} | {eta_formatted} left`,
+          barCompleteChar: '#',
+          barIncompleteChar: '-',
+          hideCursor: true,
+          clearOnComplete: true,
+          fps: 10,
+          etaBuffer: 20,
+        },
+        cliProgress.Presets.legacy,
+      )
+      bar.start(Math.max(total, 1), 0, { done: formatBytes(0), size: formatBytes(total), rate: '-' })
+    },
+    update(done) {
+      bar?.update(done, { done: formatBytes(done), rate: formatRate(done, Date.now() - started) })
+    },
+    stop() {
+      bar?.stop()
+      bar = undefined
+    },
+  }
+}

@@ -1,0 +1,269 @@
+import { assign, fromPromise, setup } from 'xstate'
+import { Reply, encodeCommand, encodeSize, isErrorReply, parseSize, type Command, type FileEntry } from '../protocol/index.js'
+import type { LineResult } from './session-rules.js'
+
+/**
+ * The client's side of a session: it mirrors the server session (awaiting a
+ * reply, receiving a listing, receiving the size, transferring, exit). One user
+ * command at a time; the outcome of the last one is in `context.outcome`.
+ * Pure definition: `src/actors/client-session-io.ts` provides the I/O.
+ */
+
+export type ClientOutcome =
+  | { readonly ok: true; readonly kind: 'listing'; readonly entries: readonly FileEntry[] }
+  | { readonly ok: true; readonly kind: 'transferred'; readonly direction: 'download' | 'upload'; readonly name: string; readonly bytes: number; readonly durationMs: number }
+  | { readonly ok: true; readonly kind: 'exited' }
+  | { readonly ok: false; readonly code: string; readonly message: string }
+
+export interface ClientContext {
+  readonly command: Command | undefined
+  readonly size: number | undefined
+  readonly outcome: ClientOutcome | undefined
+}
+
+export type ClientEvent = { readonly type: 'user.command'; readonly command: Command }
+
+export interface TransferInput {
+  readonly name: string
+  readonly size: number
+}
+
+const notProvided = (what: string) => () => {
+  throw new Error(`${what} is provided by src/actors; this machine definition has no I/O`)
+}
+
+const text = (line: LineResult): string => (line._tag === 'Line' ? line.text : '')
+
+const failure = (code: string, message: string): ClientOutcome => ({ ok: false, code, message })
+
+/** The outcome for a reply the command did not expect (`error ...`, unknown command, garbage). */
+export const refusal = (line: LineResult): ClientOutcome => {
+  if (line._tag === 'Invalid') return failure(line.code, `bad reply from server: ${line.message}`)
+  if (isErrorReply(line.text)) return failure('TOR_ERR_REFUSED', line.text.slice('error '.length))
+  if (line.text === Reply.unknownCommand) return failure('TOR_ERR_REFUSED', Reply.unknownCommand)
+  if (line.text === Reply.notFound) return failure('TOR_ERR_NOT_FOUND', Reply.notFound)
+  return failure('TOR_ERR_PROTOCOL', `unexpected reply from server: ${JSON.stringify(line.text)}`)
+}
+
+const errorOutcome = (error: unknown): ClientOutcome => {
+  const e = error as { code?: string; message?: string } | undefined
+  return failure(e?.code ?? 'TOR_ERR_INTERNAL', e?.message ?? String(error))
+}
+
+export const clientSessionMachine = setup({
+  types: {
+    context: {} as ClientContext,
+    events: {} as ClientEvent,
+  },
+  actors: {
+    readLine: fromPromise<LineResult>(notProvided('readLine')),
+    readListing: fromPromise<readonly FileEntry[]>(notProvided('readListing')),
+    statUpload: fromPromise<number, { name: string }>(notProvided('statUpload')),
+    receiveFile: fromPromise<{ bytes: number; durationMs: number }, TransferInput>(notProvided('receiveFile')),
+    sendFile: fromPromise<{ bytes: number; durationMs: number }, TransferInput>(notProvided('sendFile')),
+  },
+  actions: {
+    send: (_, _params: { line: string }) => notProvided('send')(),
+    closeConnection: notProvided('closeConnection'),
+  },
+  guards: {
+    replyIs: (_, params: { line: LineResult; expected: string }) => text(params.line) === params.expected,
+    isListing: ({ context }) => context.command?.verb === 'show' || context.command?.verb === 'search',
+    isDownload: ({ context }) => context.command?.verb === 'download',
+    isUpload: ({ context }) => context.command?.verb === 'upload',
+    isExit: ({ context }) => context.command?.verb === 'exit',
+    isSize: (_, line: LineResult) => typeof parseSize(text(line)) === 'number',
+    hasOutcome: ({ context }) => context.outcome !== undefined,
+    commandIsUpload: (_, command: Command) => command.verb === 'upload',
+  },
+}).createMachine({
+  id: 'clientSession',
+  context: { command: undefined, size: undefined, outcome: undefined },
+  initial: 'ready',
+  states: {
+    ready: {
+      on: {
+        'user.command': [
+          {
+            guard: { type: 'commandIsUpload', params: ({ event }) => event.command },
+            target: 'preparingUpload',
+            actions: assign({ command: ({ event }) => event.command, outcome: undefined, size: undefined }),
+          },
+          {
+            target: 'awaitingReply',
+            actions: [
+              assign({ command: ({ event }) => event.command, outcome: undefined, size: undefined }),
+              { type: 'send', params: ({ event }) => ({ line: encodeCommand(event.command) }) },
+            ],
+          },
+        ],
+      },
+    },
+    preparingUpload: {
+      invoke: {
+        id: 'statUpload',
+        src: 'statUpload',
+        input: ({ context }) => ({ name: (context.command as { name: string }).name }),
+        onDone: {
+          target: 'awaitingReply',
+          actions: [
+            assign({ size: ({ event }) => event.output }),
+            { type: 'send', params: ({ context }) => ({ line: encodeCommand(context.command!) }) },
+          ],
+        },
+        onError: { target: 'ready', actions: assign({ outcome: ({ event }) => errorOutcome(event.error) }) },
+      },
+    },
+    awaitingReply: {
+      invoke: {
+        id: 'readReply',
+        src: 'readLine',
+        onDone: [
+          { guard: { type: 'replyIs', params: ({ event }) => ({ line: event.output, expected: Reply.exit }) }, target: 'exit' },
+          {
+            guard: 'isListing',
+            target: 'receivingListing',
+            // Only `ok` starts a listing; anything else is the outcome.
+            actions: assign({
+              outcome: ({ event }) => (text(event.output) === Reply.ok ? undefined : refusal(event.output)),
+            }),
+          },
+          { guard: 'isDownload', target: 'receivingSize', actions: assign({ outcome: ({ event }) => (text(event.output) === Reply.ok ? undefined : refusal(event.output)) }) },
+          {
+            guard: 'isUpload',
+            target: 'sendingSize',
+            actions: assign({ outcome: ({ event }) => (text(event.output) === Reply.ok ? undefined : refusal(event.output)) }),
+          },
+          { target: 'ready', actions: assign({ outcome: ({ event }) => refusal(event.output) }) },
+        ],
+        onError: { target: 'closed', actions: assign({ outcome: ({ event }) => errorOutcome(event.error) }) },
+      },
+    },
+    receivingListing: {
+      always: { guard: 'hasOutcome', target: 'ready' },
+      invoke: {
+        id: 'readListing',
+        src: 'readListing',
+        onDone: { target: 'ready', actions: assign({ outcome: ({ event }) => ({ ok: true, kind: 'listing', entries: event.output }) }) },
+        onError: { target: 'closed', actions: assign({ outcome: ({ event }) => errorOutcome(event.error) }) },
+      },
+    },
+    receivingSize: {
+      always: { guard: 'hasOutcome', target: 'ready' },
+      initial: 'awaitingFound',
+      states: {
+        awaitingFound: {
+          invoke: {
+            id: 'readFound',
+            src: 'readLine',
+            onDone: [
+              { guard: { type: 'replyIs', params: ({ event }) => ({ line: event.output, expected: Reply.found }) }, target: 'awaitingSize' },
+              { target: '#clientSession.ready', actions: assign({ outcome: ({ event }) => refusal(event.output) }) },
+            ],
+            onError: { target: '#clientSession.closed', actions: assign({ outcome: ({ event }) => errorOutcome(event.error) }) },
+          },
+        },
+        awaitingSize: {
+          invoke: {
+            id: 'readSize',
+            src: 'readLine',
+            onDone: [
+              {
+                guard: { type: 'isSize', params: ({ event }) => event.output },
+                target: '#clientSession.transferring.downloading',
+                actions: assign({ size: ({ event }) => parseSize(text(event.output)) as number }),
+              },
+              // Without a size the payload cannot be delimited: the connection is unusable.
+              { target: '#clientSession.closed', actions: assign({ outcome: ({ event }) => refusal(event.output) }) },
+            ],
+            onError: { target: '#clientSession.closed', actions: assign({ outcome: ({ event }) => errorOutcome(event.error) }) },
+          },
+        },
+      },
+    },
+    sendingSize: {
+      always: { guard: 'hasOutcome', target: 'ready' },
+      entry: { type: 'send', params: ({ context }) => ({ line: encodeSize(context.size ?? 0) }) },
+      invoke: {
+        id: 'readSizeAck',
+        src: 'readLine',
+        onDone: [
+          { guard: { type: 'replyIs', params: ({ event }) => ({ line: event.output, expected: Reply.ok }) }, target: 'transferring.uploading' },
+          { target: 'ready', actions: assign({ outcome: ({ event }) => refusal(event.output) }) },
+        ],
+        onError: { target: 'closed', actions: assign({ outcome: ({ event }) => errorOutcome(event.error) }) },
+      },
+    },
+    transferring: {
+      initial: 'downloading',
+      states: {
+        downloading: {
+          invoke: {
+            id: 'receiveFile',
+            src: 'receiveFile',
+            input: ({ context }) => ({ name: (context.command as { name: string }).name, size: context.size! }),
+            onDone: {
+              target: '#clientSession.ready',
+              actions: assign({
+                outcome: ({ context, event }) => ({
+                  ok: true,
+                  kind: 'transferred',
+                  direction: 'download',
+                  name: (context.command as { name: string }).name,
+                  ...event.output,
+                }),
+              }),
+            },
+            onError: { target: '#clientSession.closed', actions: assign({ outcome: ({ event }) => errorOutcome(event.error) }) },
+          },
+        },
+        uploading: {
+          initial: 'sendingBytes',
+          states: {
+            sendingBytes: {
+              invoke: {
+                id: 'sendFile',
+                src: 'sendFile',
+                input: ({ context }) => ({ name: (context.command as { name: string }).name, size: context.size! }),
+                onDone: {
+                  target: 'awaitingStored',
+                  actions: assign({
+                    outcome: ({ context, event }) => ({
+                      ok: true,
+                      kind: 'transferred',
+                      direction: 'upload',
+                      name: (context.command as { name: string }).name,
+                      ...event.output,
+                    }),
+                  }),
+                },
+                onError: { target: '#clientSession.closed', actions: assign({ outcome: ({ event }) => errorOutcome(event.error) }) },
+              },
+            },
+            awaitingStored: {
+              invoke: {
+                id: 'readStored',
+                src: 'readLine',
+                onDone: [
+                  { guard: { type: 'replyIs', params: ({ event }) => ({ line: event.output, expected: Reply.end }) }, target: '#clientSession.ready' },
+                  { target: '#clientSession.ready', actions: assign({ outcome: ({ event }) => refusal(event.output) }) },
+                ],
+                onError: { target: '#clientSession.closed', actions: assign({ outcome: ({ event }) => errorOutcome(event.error) }) },
+              },
+            },
+          },
+        },
+      },
+    },
+    exit: {
+      type: 'final',
+      entry: ['closeConnection', assign({ outcome: { ok: true, kind: 'exited' } })],
+    },
+    closed: {
+      type: 'final',
+      entry: 'closeConnection',
+    },
+  },
+})
+
+export type ClientSessionMachine = typeof clientSessionMachine
