@@ -129,6 +129,10 @@ export const createUploadTarget = (
         stream.once('error', failed)
         stream.once('ready', () => {
           stream.off('error', failed)
+          // Write errors reach the uploader through its own listener and the commit. This one keeps an
+          // error after `destroy` (a write in flight when the client vanished) from being thrown, which
+          // would also stop the stream from ever closing its file.
+          stream.on('error', () => undefined)
           resume(Effect.succeed(stream))
         })
       }),

@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest'
+import { initialTransition, transition, type AnyEventObject } from 'xstate'
+import { clientSessionMachine } from '../../src/machines/client-session.js'
+import type { Command } from '../../src/protocol/index.js'
+
+const line = (text: string) => ({ _tag: 'Line' as const, text })
+const done = (id: string, output: unknown): AnyEventObject => ({ type: `xstate.done.actor.${id}`, output })
+const failed = (id: string, error: unknown): AnyEventObject => ({ type: `xstate.error.actor.${id}`, error })
+const user = (command: Command): AnyEventObject => ({ type: 'user.command', command })
+
+const run = (...events: AnyEventObject[]) => {
+  let [snapshot, actions] = initialTransition(clientSessionMachine)
+  const sent: string[] = []
+  for (const event of events) {
+    ;[snapshot, actions] = transition(clientSessionMachine, snapshot, event as never)
+    for (const action of actions) if (action.type === 'send') sent.push((action.params as { line: string }).line)
+  }
+  return { snapshot, sent }
+}
+
+describe('client session machine', () => {
+  it('sends show and receives the listing after ok', () => {
+    const entries = [{ name: 'a', size: 1, mtimeMs: 0 }]
+    const waiting = run(user({ verb: 'show' }))
+    expect(waiting.snapshot.value).toBe('awaitingReply')
+    expect(waiting.sent).toEqual(['show'])
+    const listing = run(user({ verb: 'show' }), done('readReply', line('ok')))
+    expect(listing.snapshot.value).toBe('receivingListing')
+    const finished = run(user({ verb: 'show' }), done('readReply', line('ok')), done('readListing', entries))
+    expect(finished.snapshot.value).toBe('ready')
+    expect(finished.snapshot.context.outcome).toEqual({ ok: true, kind: 'listing', entries })
+  })
+
+  it('reads found and the size, then downloads exactly that many bytes', () => {
+    const { snapshot, sent } = run(
+      user({ verb: 'download', name: 'a b' }),
+      done('readReply', line('ok')),
+      done('readFound', line('found')),
+      done('readSize', line('12')),
+    )
+    expect(sent).toEqual(['download a b'])
+    expect(snapshot.value).toEqual({ transferring: 'downloading' })
+    expect(snapshot.context.size).toBe(12)
+  })
+
+  it('reports Not found file and is ready for the next command', () => {
+    const { snapshot } = run(user({ verb: 'download', name: 'x' }), done('readReply', line('ok')), done('readFound', line('Not found file')))
+    expect(snapshot.value).toBe('ready')
+    expect(snapshot.context.outcome).toEqual({ ok: false, code: 'TOR_ERR_NOT_FOUND', message: 'Not found file' })
+  })
+
+  it('reports an error reply instead of ok', () => {
+    const { snapshot } = run(user({ verb: 'download', name: 'x' }), done('readReply', line('error invalid file name')))
+    expect(snapshot.value).toBe('ready')
+    expect(snapshot.context.outcome).toMatchObject({ ok: false, message: 'invalid file name' })
+  })
+
+  it('states the local file size before sending an upload, then sends the bytes after ok', () => {
+    const { snapshot, sent } = run(
+      user({ verb: 'upload', name: 'n' }),
+      done('statUpload', 7),
+      done('readReply', line('ok')),
+      done('readSizeAck', line('ok')),
+    )
+    expect(sent).toEqual(['upload n', '7'])
+    expect(snapshot.value).toEqual({ transferring: { uploading: 'sendingBytes' } })
+  })
+
+  it('does not contact the server when the file to upload is missing', () => {
+    const { snapshot, sent } = run(user({ verb: 'upload', name: 'n' }), failed('statUpload', { code: 'TOR_ERR_NOT_FOUND', message: 'Not found file: n' }))
+    expect(sent).toEqual([])
+    expect(snapshot.value).toBe('ready')
+  })
+
+  it('reports the upload done only when the server says end', () => {
+    const base = [
+      user({ verb: 'upload', name: 'n' }),
+      done('statUpload', 1),
+      done('readReply', line('ok')),
+      done('readSizeAck', line('ok')),
+      done('sendFile', { bytes: 1, durationMs: 1 }),
+    ]
+    expect(run(...base).snapshot.value).toEqual({ transferring: { uploading: 'awaitingStored' } })
+    const stored = run(...base, done('readStored', line('end')))
+    expect(stored.snapshot.value).toBe('ready')
+    expect(stored.snapshot.context.outcome).toMatchObject({ ok: true, direction: 'upload', name: 'n' })
+    const refused = run(...base, done('readStored', line('error disk full')))
+    expect(refused.snapshot.context.outcome).toMatchObject({ ok: false, message: 'disk full' })
+  })
+
+  it('ends after the server says exit', () => {
+    const { snapshot } = run(user({ verb: 'exit' }), done('readReply', line('exit')))
+    expect(snapshot.value).toBe('exit')
+    expect(snapshot.status).toBe('done')
+  })
+
+  it('ends when the server closes the connection', () => {
+    const { snapshot } = run(user({ verb: 'show' }), failed('readReply', { code: 'TOR_ERR_PEER_CLOSED', message: 'connection closed' }))
+    expect(snapshot.value).toBe('closed')
+    expect(snapshot.context.outcome).toMatchObject({ ok: false, code: 'TOR_ERR_PEER_CLOSED' })
+  })
+})

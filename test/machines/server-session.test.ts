@@ -1,0 +1,165 @@
+import { describe, expect, it } from 'vitest'
+import { initialTransition, transition, type AnyEventObject } from 'xstate'
+import { serverSessionMachine } from '../../src/machines/server-session.js'
+
+const input = { clientId: 'client-1', maxUploadBytes: 1000 }
+const line = (text: string) => ({ _tag: 'Line' as const, text })
+const done = (id: string, output: unknown): AnyEventObject => ({ type: `xstate.done.actor.${id}`, output })
+const failed = (id: string, error: unknown): AnyEventObject => ({ type: `xstate.error.actor.${id}`, error })
+
+type Step = ReturnType<typeof transition<typeof serverSessionMachine>>
+
+/** Runs events through the pure transition function; returns the last snapshot and every reply sent. */
+const run = (...events: AnyEventObject[]) => {
+  let [snapshot, actions] = initialTransition(serverSessionMachine, input)
+  const replies: string[] = []
+  const collect = (acts: Step[1]) => {
+    for (const action of acts) if (action.type === 'reply') replies.push(...(action.params as { lines: string[] }).lines)
+  }
+  collect(actions)
+  for (const event of events) {
+    ;[snapshot, actions] = transition(serverSessionMachine, snapshot, event as never)
+    collect(actions)
+  }
+  return { snapshot, replies, actions }
+}
+
+describe('server session machine', () => {
+  it('starts awaiting a command', () => {
+    expect(run().snapshot.value).toBe('awaitingCommand')
+  })
+
+  it('streams the listing after show and goes back to awaiting a command when it is sent', () => {
+    const listing = run(done('readCommand', line('show')))
+    expect(listing.snapshot.value).toBe('streamingList')
+    expect(listing.snapshot.context.search).toBeUndefined()
+    const after = run(done('readCommand', line('show')), done('listFiles', { count: 3 }))
+    expect(after.snapshot.value).toBe('awaitingCommand')
+  })
+
+  it('keeps the search text for the listing actor', () => {
+    expect(run(done('readCommand', line('search a b'))).snapshot.context.search).toBe('a b')
+  })
+
+  it('answers ok, found and the size for a file that exists, then transfers it', () => {
+    const { snapshot, replies } = run(done('readCommand', line('download a.txt')), done('openDownload', { found: true, size: 42 }))
+    expect(snapshot.value).toEqual({ transferring: 'sendingFile' })
+    expect(snapshot.context.transfer).toEqual({ direction: 'download', name: 'a.txt', size: 42 })
+    expect(replies).toEqual(['ok', 'found', '42'])
+  })
+
+  it('answers ok and Not found file for a missing file and goes on', () => {
+    const { snapshot, replies } = run(done('readCommand', line('download nope')), done('openDownload', { found: false }))
+    expect(snapshot.value).toBe('awaitingCommand')
+    expect(replies).toEqual(['ok', 'Not found file'])
+  })
+
+  it.each(['download ../secret', 'upload .hidden', 'download a/b', 'upload x\u0001y'])(
+    'refuses %j with error invalid file name instead of ok',
+    (command) => {
+      const { snapshot, replies } = run(done('readCommand', line(command)))
+      expect(snapshot.value).toBe('awaitingCommand')
+      expect(replies).toEqual(['error invalid file name'])
+    },
+  )
+
+  it.each(['dance', 'search', 'download', 'show me', 'SHOW'])('answers %j with the unknown-command reply and goes on', (command) => {
+    const { snapshot, replies } = run(done('readCommand', line(command)))
+    expect(snapshot.value).toBe('awaitingCommand')
+    expect(replies).toEqual(['This command does not exist, rewrite'])
+  })
+
+  it('answers a line that is too long with an error and goes on', () => {
+    const { snapshot, replies } = run(
+      done('readCommand', { _tag: 'Invalid', code: 'TOR_ERR_LINE_TOO_LONG', message: 'line too long (max 4096 bytes)' }),
+    )
+    expect(snapshot.value).toBe('awaitingCommand')
+    expect(replies).toEqual(['error line too long (max 4096 bytes)'])
+  })
+
+  it('asks for the size of an upload, then for the bytes', () => {
+    const asked = run(done('readCommand', line('upload new.txt')))
+    expect(asked.snapshot.value).toBe('receivingSize')
+    expect(asked.replies).toEqual(['ok'])
+    const accepted = run(done('readCommand', line('upload new.txt')), done('readUploadSize', line('10')))
+    expect(accepted.snapshot.value).toEqual({ transferring: 'receivingFile' })
+    expect(accepted.snapshot.context.transfer).toEqual({ direction: 'upload', name: 'new.txt', size: 10 })
+    expect(accepted.replies).toEqual(['ok', 'ok'])
+  })
+
+  it.each([
+    ['ten', 'error invalid size'],
+    ['-1', 'error invalid size'],
+    ['1001', 'error file too large (max 1000 bytes)'],
+  ])('refuses the upload size %j and goes back to awaiting a command', (size, reply) => {
+    const { snapshot, replies } = run(done('readCommand', line('upload new.txt')), done('readUploadSize', line(size)))
+    expect(snapshot.value).toBe('awaitingCommand')
+    expect(replies).toEqual(['ok', reply])
+  })
+
+  it('answers end once the upload is stored', () => {
+    const { snapshot, replies } = run(
+      done('readCommand', line('upload n')),
+      done('readUploadSize', line('1')),
+      done('receiveUpload', { bytes: 1, durationMs: 1 }),
+    )
+    expect(snapshot.value).toBe('awaitingCommand')
+    expect(replies.at(-1)).toBe('end')
+  })
+
+  it('answers an error when storing the upload fails, and goes on', () => {
+    const { snapshot, replies } = run(
+      done('readCommand', line('upload n')),
+      done('readUploadSize', line('1')),
+      failed('receiveUpload', new Error('store n failed: ENOSPC')),
+    )
+    expect(snapshot.value).toBe('awaitingCommand')
+    expect(replies.at(-1)).toBe('error store n failed: ENOSPC')
+  })
+
+  it('ends the session when the client disconnects mid-upload', () => {
+    const { snapshot } = run(
+      done('readCommand', line('upload n')),
+      done('readUploadSize', line('100')),
+      failed('receiveUpload', { _tag: 'PeerClosed', message: 'connection closed during upload' }),
+    )
+    expect(snapshot.value).toBe('closed')
+    expect(snapshot.status).toBe('done')
+  })
+
+  it('closes the connection when sending a file fails part-way', () => {
+    const { snapshot } = run(
+      done('readCommand', line('download a')),
+      done('openDownload', { found: true, size: 5 }),
+      failed('sendFile', new Error('EIO')),
+    )
+    expect(snapshot.value).toBe('closed')
+  })
+
+  it('says exit and closes the connection on exit', () => {
+    const { snapshot, replies, actions } = run(done('readCommand', line('exit')))
+    expect(snapshot.value).toBe('exit')
+    expect(snapshot.status).toBe('done')
+    expect(replies).toEqual(['exit'])
+    expect(actions.map((a) => a.type)).toContain('closeConnection')
+  })
+
+  it('ends when the client goes away while it waits for a command', () => {
+    expect(run(failed('readCommand', { _tag: 'PeerClosed' })).snapshot.value).toBe('closed')
+  })
+
+  it('closes from any state when the server shuts down', () => {
+    const { snapshot } = run(done('readCommand', line('upload n')), { type: 'session.close' })
+    expect(snapshot.value).toBe('closed')
+  })
+
+  it('forgets the previous command once back to awaiting a command', () => {
+    const { snapshot } = run(
+      done('readCommand', line('download a')),
+      done('openDownload', { found: true, size: 5 }),
+      done('sendFile', { bytes: 5, durationMs: 1 }),
+    )
+    expect(snapshot.value).toBe('awaitingCommand')
+    expect(snapshot.context).toMatchObject({ name: undefined, transfer: undefined, search: undefined })
+  })
+})

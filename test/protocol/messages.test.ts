@@ -1,0 +1,149 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import {
+  decodeListingRow,
+  encodeCommand,
+  encodeListingRow,
+  encodeSize,
+  nameProblem,
+  parseCommand,
+  parseSize,
+  Reply,
+  type Command,
+} from '../../src/protocol/index.js'
+import { compareCodePoints } from '../../src/storage/catalog.js'
+
+describe('parseCommand', () => {
+  it.each([
+    ['show', { verb: 'show' }],
+    ['exit', { verb: 'exit' }],
+    ['search report', { verb: 'search', text: 'report' }],
+    ['search  two spaces', { verb: 'search', text: ' two spaces' }],
+    ['download my file.txt', { verb: 'download', name: 'my file.txt' }],
+    ['upload a', { verb: 'upload', name: 'a' }],
+  ])('reads %j', (line, command) => {
+    expect(parseCommand(line)).toEqual(command)
+  })
+
+  it.each(['', 'SHOW', 'show x', 'exit now', 'search', 'search ', 'download', 'download ', 'upload', 'list', ' show'])(
+    'treats %j as an unknown command',
+    (line) => {
+      expect(parseCommand(line).verb).toBe('unknown')
+    },
+  )
+
+  it('round-trips every command through encodeCommand', () => {
+    const arg = fc.string({ minLength: 1 }).filter((s) => !s.includes('\n'))
+    const command: fc.Arbitrary<Command> = fc.oneof(
+      fc.constant({ verb: 'show' as const }),
+      fc.constant({ verb: 'exit' as const }),
+      arg.map((text) => ({ verb: 'search' as const, text })),
+      arg.map((name) => ({ verb: 'download' as const, name })),
+      arg.map((name) => ({ verb: 'upload' as const, name })),
+    )
+    fc.assert(
+      fc.property(command, (c) => {
+        expect(parseCommand(encodeCommand(c))).toEqual(c)
+      }),
+    )
+  })
+})
+
+describe('file names', () => {
+  it.each(['a.txt', 'my report (final).pdf', 'ünïcødé ✓', 'x'.repeat(255), 'trailing.', '-dash'])('allows %j', (name) => {
+    expect(nameProblem(name)).toBeUndefined()
+  })
+
+  it.each([
+    ['', 'empty'],
+    ['.hidden', 'starts with "."'],
+    ['..', 'starts with "."'],
+    ['../etc/passwd', 'starts with "."'],
+    ['a/b', 'contains a path separator'],
+    ['a\\b', 'contains a path separator'],
+    ['nul\u0000byte', 'contains a control character'],
+    ['tab\there', 'contains a control character'],
+    ['del\u007f', 'contains a control character'],
+    ['é'.repeat(128), 'longer than 255 bytes'],
+  ])('refuses %j (%s)', (name, reason) => {
+    expect(nameProblem(name)).toBe(reason)
+  })
+})
+
+describe('sizes', () => {
+  it.each([
+    ['0', 0],
+    ['5', 5],
+    ['007', 7],
+    ['1073741824', 1073741824],
+  ])('reads %j', (text, size) => expect(parseSize(text)).toBe(size))
+
+  it.each(['', '-1', '+1', '1.5', '1e3', ' 5', '5 ', '0x10', 'five'])('refuses %j as invalid', (text) => {
+    expect(parseSize(text)).toMatchObject({ _tag: 'InvalidSize', code: 'TOR_ERR_INVALID_SIZE' })
+  })
+
+  it('refuses sizes over the limit or beyond safe integers as too large', () => {
+    expect(parseSize('11', 10)).toMatchObject({ _tag: 'FileTooLarge' })
+    expect(parseSize('99999999999999999999')).toMatchObject({ _tag: 'FileTooLarge' })
+  })
+
+  it('round-trips any safe size', () => {
+    fc.assert(
+      fc.property(fc.maxSafeNat(), (n) => {
+        expect(parseSize(encodeSize(n))).toBe(n)
+      }),
+    )
+  })
+})
+
+describe('listing rows', () => {
+  it('writes name, size and ISO 8601 UTC time separated by tabs', () => {
+    expect(encodeListingRow({ name: 'a b.txt', size: 12, mtimeMs: Date.UTC(2026, 10, 24, 10) })).toBe(
+      'a b.txt\t12\t2026-11-24T10:00:00.000Z',
+    )
+  })
+
+  it('round-trips any valid entry', () => {
+    const name = fc.string({ minLength: 1, maxLength: 50 }).filter((n) => nameProblem(n) === undefined)
+    const time = fc.integer({ min: 0, max: Date.UTC(9999, 0) })
+    fc.assert(
+      fc.property(name, fc.maxSafeNat(), time, (n, size, mtimeMs) => {
+        expect(decodeListingRow(encodeListingRow({ name: n, size, mtimeMs }))).toEqual({ name: n, size, mtimeMs })
+      }),
+    )
+  })
+
+  it('gives a typed failure for a malformed row', () => {
+    expect(decodeListingRow('just a name')).toMatchObject({ _tag: 'ProtocolViolation' })
+    expect(decodeListingRow('a\tbig\t2026-11-24T10:00:00.000Z')).toMatchObject({ _tag: 'ProtocolViolation' })
+  })
+})
+
+describe('replies', () => {
+  it('are exactly the seed protocol strings', () => {
+    expect(Reply).toEqual({
+      ok: 'ok',
+      unknownCommand: 'This command does not exist, rewrite',
+      end: 'end',
+      found: 'found',
+      notFound: 'Not found file',
+      exit: 'exit',
+    })
+  })
+})
+
+describe('code-point order', () => {
+  it('sorts like UTF-8 bytes, not like UTF-16 or the locale', () => {
+    const names = ['b', 'B', 'a', '\u{1F600}', '\uFF5E', 'é', 'Z']
+    const byBytes = [...names].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)))
+    expect([...names].sort(compareCodePoints)).toEqual(byBytes)
+  })
+
+  it('agrees with UTF-8 byte order for any strings', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme' }), fc.string({ unit: 'grapheme' }), (a, b) => {
+        expect(Math.sign(compareCodePoints(a, b))).toBe(Math.sign(Buffer.compare(Buffer.from(a), Buffer.from(b))))
+      }),
+    )
+  })
+})

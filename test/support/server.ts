@@ -1,0 +1,65 @@
+import { EventEmitter } from 'node:events'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import * as path from 'node:path'
+import { startServer, type RunningServer } from '../../src/actors/server-runtime.js'
+
+/** Log lines as they come; `waitFor` resolves on the first matching line, past or future. */
+export class LogLines {
+  readonly lines: string[] = []
+  private readonly events = new EventEmitter()
+
+  add = (line: string) => {
+    this.lines.push(line)
+    this.events.emit('line', line)
+  }
+
+  waitFor(pattern: RegExp): Promise<string> {
+    const seen = this.lines.find((l) => pattern.test(l))
+    if (seen) return Promise.resolve(seen)
+    return new Promise((resolve) => {
+      const listener = (line: string) => {
+        if (!pattern.test(line)) return
+        this.events.off('line', listener)
+        resolve(line)
+      }
+      this.events.on('line', listener)
+    })
+  }
+}
+
+export interface TestServer {
+  readonly server: RunningServer
+  readonly dir: string
+  readonly logs: LogLines
+  readonly answers: string[]
+  stop(): Promise<void>
+}
+
+export const makeTempDir = (prefix = 'tor-test-') => mkdtemp(path.join(tmpdir(), prefix))
+
+export const startTestServer = async (options: { dir?: string; maxUploadBytes?: number; maxLineBytes?: number } = {}): Promise<TestServer> => {
+  const dir = options.dir ?? (await makeTempDir())
+  const logs = new LogLines()
+  const answers: string[] = []
+  const server = await startServer({
+    host: '127.0.0.1',
+    port: 0,
+    dir,
+    maxUploadBytes: options.maxUploadBytes ?? 1 << 30,
+    maxLineBytes: options.maxLineBytes,
+    log: logs.add,
+    answer: (line) => answers.push(line),
+  })
+  return {
+    server,
+    dir,
+    logs,
+    answers,
+    async stop() {
+      server.shutdown()
+      await server.stopped
+      await rm(dir, { recursive: true, force: true })
+    },
+  }
+}
