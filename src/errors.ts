@@ -1,4 +1,4 @@
-import { Data } from 'effect'
+import * as Data from 'effect/Data'
 
 /**
  * One tagged error class per failure kind. `code` is stable: scripts and logs

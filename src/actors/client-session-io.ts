@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
-import { Effect } from 'effect'
+import * as Effect from 'effect/Effect'
 import { fromPromise } from 'xstate'
 import { FileNotFound, InvalidFileName, ProtocolViolation, ServerRefused, StorageFailure } from '../errors.js'
 import { clientSessionMachine, type TransferInput } from '../machines/client-session.js'

@@ -1,4 +1,6 @@
-import { Cause, Effect, Exit } from 'effect'
+import * as Cause from 'effect/Cause'
+import * as Effect from 'effect/Effect'
+import * as Exit from 'effect/Exit'
 
 /**
  * Runs an Effect for an XState `fromPromise` actor. Leaving the invoking state

@@ -1,4 +1,6 @@
-import { Effect, Exit, Scope } from 'effect'
+import * as Effect from 'effect/Effect'
+import * as Exit from 'effect/Exit'
+import * as Scope from 'effect/Scope'
 import { fromPromise } from 'xstate'
 import { StorageFailure, TransferIncomplete } from '../errors.js'
 import { serverSessionMachine, type SessionLog, type Transfer, type TransferReport } from '../machines/server-session.js'
