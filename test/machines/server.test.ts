@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { decideConsole, formatClientTable } from '../../src/machines/console-rules.js'
+import { decideConsole, formatClientTable, type ConsoleDecision } from '../../src/machines/console-rules.js'
+
+const printed = (d: ConsoleDecision) => (d.action === 'print' ? d.lines : [])
 
 const client = { id: 'client-1', address: '127.0.0.1', port: 5000, state: 'awaitingCommand', connectedAt: 0 }
 
@@ -15,12 +17,12 @@ describe('admin console', () => {
     expect(decideConsole('exit', [], 0)).toEqual({ action: 'stop' })
     const refused = decideConsole('exit', [client, { ...client, id: 'client-2' }], 0)
     expect(refused).toMatchObject({ action: 'print' })
-    expect((refused as { lines: string[] }).lines[0]).toMatch(/2 clients online/)
+    expect(printed(refused)[0]).toMatch(/2 clients online/)
   })
 
   it('clears, helps, and explains an unknown command', () => {
     expect(decideConsole('clear', [], 0)).toEqual({ action: 'clear' })
     expect(decideConsole('help', [], 0)).toMatchObject({ action: 'print' })
-    expect((decideConsole('dance', [], 0) as { lines: string[] }).lines[0]).toMatch(/Unknown command "dance"/)
+    expect(printed(decideConsole('dance', [], 0))[0]).toMatch(/Unknown command "dance"/)
   })
 })

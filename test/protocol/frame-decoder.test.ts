@@ -21,7 +21,7 @@ const decodeAll = (chunks: Uint8Array[], options: { maxLineBytes?: number; rawAf
       } else if (frame._tag === 'Raw') {
         raw!.push(...frame.bytes)
         if (frame.remaining === 0) {
-          out.push({ raw })
+          out.push({ raw: raw! })
           raw = undefined
         }
       } else out.push({ invalid: frame.error.code })
