@@ -66,7 +66,7 @@ export class TransferIncomplete extends Data.TaggedError('TransferIncomplete')<{
 }> {
   readonly code = 'TOR_ERR_TRANSFER_INCOMPLETE'
   get message() {
-    return `transfer incomplete: ${this.received} of ${this.expected} bytes`
+    return `transfer incomplete: connection closed after ${this.received} of ${this.expected} bytes`
   }
 }
 

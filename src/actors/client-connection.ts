@@ -156,7 +156,7 @@ export class ClientConnection {
     const sink = this.sink
     if (sink) {
       this.sink = undefined
-      sink.reject(new PeerClosed({ during: 'download' }))
+      sink.reject(new TransferIncomplete({ expected: this.payloadBytes + sink.remaining, received: this.payloadBytes }))
     }
   }
 }

@@ -11,6 +11,6 @@ export const formatSessionLog = (clientId: string, entry: SessionLog): string =>
       return `${clientId} ${verb}: ${transfer.name} (${formatBytes(report.bytes)}, ${report.bytes} bytes) in ${formatDuration(report.durationMs)}`
     }
     case 'transferFailed':
-      return `${clientId} ${entry.transfer.direction} of ${entry.transfer.name} failed: ${entry.reason}`
+      return `${clientId} ${entry.transfer.direction} of ${entry.transfer.name} (${entry.transfer.size} bytes) failed: ${entry.reason}`
   }
 }

@@ -43,5 +43,12 @@ export const attachConsole = (
     say(line)
     rl.prompt(true)
   }
-  return { print, close: () => rl.close() }
+  const close = () => {
+    if (terminal) {
+      readline.clearLine(output, 0)
+      readline.cursorTo(output, 0)
+    }
+    rl.close()
+  }
+  return { print, close }
 }

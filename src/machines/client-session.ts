@@ -71,7 +71,6 @@ export const clientSessionMachine = setup({
     isListing: ({ context }) => context.command?.verb === 'show' || context.command?.verb === 'search',
     isDownload: ({ context }) => context.command?.verb === 'download',
     isUpload: ({ context }) => context.command?.verb === 'upload',
-    isExit: ({ context }) => context.command?.verb === 'exit',
     isSize: (_, line: LineResult) => typeof parseSize(text(line)) === 'number',
     hasOutcome: ({ context }) => context.outcome !== undefined,
     commandIsUpload: (_, command: Command) => command.verb === 'upload',

@@ -4,7 +4,6 @@ import {
   nameProblem,
   parseCommand,
   parseSize,
-  type Command,
 } from '../protocol/index.js'
 
 /** What the line reader hands the machine: a decoded line, or why a line could not be decoded. */
@@ -56,6 +55,3 @@ export const decideUploadSize = (line: LineResult, maxUploadBytes: number): Size
   if (typeof size === 'number') return { accepted: true, size }
   return { accepted: false, reply: errorReply(size.message), reason: size.message }
 }
-
-export const describeCommand = (command: Command): string =>
-  command.verb === 'search' ? `search ${command.text}` : 'name' in command ? `${command.verb} ${command.name}` : command.verb

@@ -1,4 +1,5 @@
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises'
+import * as net from 'node:net'
 import * as path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RawClient } from '../support/raw-client.js'
@@ -82,6 +83,23 @@ describe('tor client (one-shot commands)', () => {
     const r = await tor(['client', 'show', '--port', String(port)], { cwd })
     expect(r.code).toBe(1)
     expect(r.stderr.trim()).toBe(`›   Error: cannot connect to 127.0.0.1:${port} (ECONNREFUSED)`)
+  })
+})
+
+describe('tor client download from a server that breaks off', () => {
+  it('exits 1 and leaves no file, not even a partial one, in Downloads', async () => {
+    // A peer that announces 1000 bytes, sends 10 and hangs up.
+    const peer = net.createServer((socket) => {
+      socket.once('data', () => socket.end('ok\nfound\n1000\n0123456789'))
+    })
+    await new Promise<void>((resolve) => peer.listen(0, '127.0.0.1', resolve))
+    const port = (peer.address() as net.AddressInfo).port
+    const dir = path.join(cwd, 'broken')
+    const r = await tor(['client', 'download', 'big.bin', '--port', String(port), '--dir', dir], { cwd })
+    peer.close()
+    expect(r.code).toBe(1)
+    expect(r.stderr.trim()).toMatch(/^› {3}Error: transfer incomplete: connection closed after 10 of 1000 bytes$/)
+    expect(await readdir(path.join(dir, 'Downloads'))).toEqual([])
   })
 })
 

@@ -219,7 +219,7 @@ describe('TFTCP server over a real socket', () => {
     expect(await visibleFiles(t.dir)).toEqual([])
   })
 
-  it('leaves nothing behind when a client disconnects mid-upload', async () => {
+  it('leaves nothing behind when a client disconnects mid-upload (the temporary file once stayed open for ever)', async () => {
     const c = await connect()
     await c.send('upload partial.bin\n')
     expect(await c.line()).toBe('ok')

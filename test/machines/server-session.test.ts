@@ -163,3 +163,19 @@ describe('server session machine', () => {
     expect(snapshot.context).toMatchObject({ name: undefined, transfer: undefined, search: undefined })
   })
 })
+
+describe('server session machine regressions', () => {
+  it('still knows the transfer when it logs a finished download (exit actions once cleared it first)', () => {
+    const { actions } = run(
+      done('readCommand', line('download a')),
+      done('openDownload', { found: true, size: 5 }),
+      done('sendFile', { bytes: 5, durationMs: 1 }),
+    )
+    const log = actions.find((a) => a.type === 'log')
+    expect(log?.params).toEqual({
+      kind: 'transferred',
+      transfer: { direction: 'download', name: 'a', size: 5 },
+      report: { bytes: 5, durationMs: 1 },
+    })
+  })
+})

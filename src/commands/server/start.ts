@@ -40,9 +40,9 @@ export default class ServerStart extends Command {
     this.log(`Tor-Server listening on ${server.host}:${server.port}, serving ${server.root}`)
     if (flags.console) {
       const plain = print
+      this.log('Admin console ready: type help for the commands.')
       const console = attachConsole(server, process.stdin, process.stdout, (line) => this.log(line))
       print = (line) => console.print(line)
-      this.log('Admin console ready: type help for the commands.')
       void server.stopped.then(() => {
         console.close()
         print = plain
