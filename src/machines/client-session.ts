@@ -65,6 +65,7 @@ export const clientSessionMachine = setup({
   actions: {
     send: (_, _params: { line: string }) => notProvided('send')(),
     closeConnection: notProvided('closeConnection'),
+    recordError: assign({ outcome: ({ event }) => errorOutcome((event as { error?: unknown }).error) }),
   },
   guards: {
     replyIs: (_, params: { line: LineResult; expected: string }) => text(params.line) === params.expected,
@@ -110,7 +111,7 @@ export const clientSessionMachine = setup({
             { type: 'send', params: ({ context }) => ({ line: encodeCommand(context.command!) }) },
           ],
         },
-        onError: { target: 'ready', actions: assign({ outcome: ({ event }) => errorOutcome(event.error) }) },
+        onError: { target: 'ready', actions: 'recordError' },
       },
     },
     awaitingReply: {
@@ -135,7 +136,7 @@ export const clientSessionMachine = setup({
           },
           { target: 'ready', actions: assign({ outcome: ({ event }) => refusal(event.output) }) },
         ],
-        onError: { target: 'closed', actions: assign({ outcome: ({ event }) => errorOutcome(event.error) }) },
+        onError: { target: 'closed', actions: 'recordError' },
       },
     },
     receivingListing: {
@@ -144,7 +145,7 @@ export const clientSessionMachine = setup({
         id: 'readListing',
         src: 'readListing',
         onDone: { target: 'ready', actions: assign({ outcome: ({ event }) => ({ ok: true, kind: 'listing', entries: event.output }) }) },
-        onError: { target: 'closed', actions: assign({ outcome: ({ event }) => errorOutcome(event.error) }) },
+        onError: { target: 'closed', actions: 'recordError' },
       },
     },
     receivingSize: {
@@ -159,7 +160,7 @@ export const clientSessionMachine = setup({
               { guard: { type: 'replyIs', params: ({ event }) => ({ line: event.output, expected: Reply.found }) }, target: 'awaitingSize' },
               { target: '#clientSession.ready', actions: assign({ outcome: ({ event }) => refusal(event.output) }) },
             ],
-            onError: { target: '#clientSession.closed', actions: assign({ outcome: ({ event }) => errorOutcome(event.error) }) },
+            onError: { target: '#clientSession.closed', actions: 'recordError' },
           },
         },
         awaitingSize: {
@@ -175,7 +176,7 @@ export const clientSessionMachine = setup({
               // Without a size the payload cannot be delimited: the connection is unusable.
               { target: '#clientSession.closed', actions: assign({ outcome: ({ event }) => refusal(event.output) }) },
             ],
-            onError: { target: '#clientSession.closed', actions: assign({ outcome: ({ event }) => errorOutcome(event.error) }) },
+            onError: { target: '#clientSession.closed', actions: 'recordError' },
           },
         },
       },
@@ -190,7 +191,7 @@ export const clientSessionMachine = setup({
           { guard: { type: 'replyIs', params: ({ event }) => ({ line: event.output, expected: Reply.ok }) }, target: 'transferring.uploading' },
           { target: 'ready', actions: assign({ outcome: ({ event }) => refusal(event.output) }) },
         ],
-        onError: { target: 'closed', actions: assign({ outcome: ({ event }) => errorOutcome(event.error) }) },
+        onError: { target: 'closed', actions: 'recordError' },
       },
     },
     transferring: {
@@ -213,7 +214,7 @@ export const clientSessionMachine = setup({
                 }),
               }),
             },
-            onError: { target: '#clientSession.closed', actions: assign({ outcome: ({ event }) => errorOutcome(event.error) }) },
+            onError: { target: '#clientSession.closed', actions: 'recordError' },
           },
         },
         uploading: {
@@ -236,7 +237,7 @@ export const clientSessionMachine = setup({
                     }),
                   }),
                 },
-                onError: { target: '#clientSession.closed', actions: assign({ outcome: ({ event }) => errorOutcome(event.error) }) },
+                onError: { target: '#clientSession.closed', actions: 'recordError' },
               },
             },
             awaitingStored: {
@@ -247,7 +248,7 @@ export const clientSessionMachine = setup({
                   { guard: { type: 'replyIs', params: ({ event }) => ({ line: event.output, expected: Reply.end }) }, target: '#clientSession.ready' },
                   { target: '#clientSession.ready', actions: assign({ outcome: ({ event }) => refusal(event.output) }) },
                 ],
-                onError: { target: '#clientSession.closed', actions: assign({ outcome: ({ event }) => errorOutcome(event.error) }) },
+                onError: { target: '#clientSession.closed', actions: 'recordError' },
               },
             },
           },
