@@ -82,6 +82,7 @@ export const clientSessionMachine = setup({
   initial: 'ready',
   states: {
     ready: {
+      description: 'Connected and idle: waiting for the next command from the user.',
       on: {
         'user.command': [
           {
@@ -100,6 +101,7 @@ export const clientSessionMachine = setup({
       },
     },
     preparingUpload: {
+      description: 'Checking the local file in Uploads and its size before telling the server.',
       invoke: {
         id: 'statUpload',
         src: 'statUpload',
@@ -115,6 +117,7 @@ export const clientSessionMachine = setup({
       },
     },
     awaitingReply: {
+      description: "Command sent; waiting for the server's first reply: ok, an error, or exit.",
       invoke: {
         id: 'readReply',
         src: 'readLine',
@@ -140,6 +143,7 @@ export const clientSessionMachine = setup({
       },
     },
     receivingListing: {
+      description: 'Reading listing rows up to end.',
       always: { guard: 'hasOutcome', target: 'ready' },
       invoke: {
         id: 'readListing',
@@ -149,10 +153,12 @@ export const clientSessionMachine = setup({
       },
     },
     receivingSize: {
+      description: 'Download accepted: reading found (or Not found file), then the size.',
       always: { guard: 'hasOutcome', target: 'ready' },
       initial: 'awaitingFound',
       states: {
         awaitingFound: {
+          description: 'Waiting for found or Not found file.',
           invoke: {
             id: 'readFound',
             src: 'readLine',
@@ -164,6 +170,7 @@ export const clientSessionMachine = setup({
           },
         },
         awaitingSize: {
+          description: 'Waiting for the size line that delimits the payload.',
           invoke: {
             id: 'readSize',
             src: 'readLine',
@@ -182,6 +189,7 @@ export const clientSessionMachine = setup({
       },
     },
     sendingSize: {
+      description: 'Upload accepted: the size is sent; waiting for ok to send the bytes.',
       always: { guard: 'hasOutcome', target: 'ready' },
       entry: { type: 'send', params: ({ context }) => ({ line: encodeSize(context.size ?? 0) }) },
       invoke: {
@@ -195,9 +203,11 @@ export const clientSessionMachine = setup({
       },
     },
     transferring: {
+      description: 'Payload bytes move between the socket and a file, outside the machine.',
       initial: 'downloading',
       states: {
         downloading: {
+          description: 'Writing exactly size bytes to a temporary file in Downloads, renamed when complete.',
           invoke: {
             id: 'receiveFile',
             src: 'receiveFile',
@@ -218,9 +228,11 @@ export const clientSessionMachine = setup({
           },
         },
         uploading: {
+          description: 'Sending the file from Uploads, then waiting for the server to store it.',
           initial: 'sendingBytes',
           states: {
             sendingBytes: {
+              description: 'Streaming exactly size bytes of the local file.',
               invoke: {
                 id: 'sendFile',
                 src: 'sendFile',
@@ -241,6 +253,7 @@ export const clientSessionMachine = setup({
               },
             },
             awaitingStored: {
+              description: 'Waiting for end: the server has stored the whole file.',
               invoke: {
                 id: 'readStored',
                 src: 'readLine',
@@ -256,10 +269,12 @@ export const clientSessionMachine = setup({
       },
     },
     exit: {
+      description: 'The server said exit; the connection is closed.',
       type: 'final',
       entry: ['closeConnection', assign({ outcome: { ok: true, kind: 'exited' } })],
     },
     closed: {
+      description: 'The connection broke: the server went away or a transfer broke off.',
       type: 'final',
       entry: 'closeConnection',
     },

@@ -82,6 +82,7 @@ export const serverSessionMachine = setup({
   on: { 'session.close': '.closed' },
   states: {
     awaitingCommand: {
+      description: 'Waiting for the next command line (pipelined lines wait their turn). Refused commands are answered here and the session stays.',
       entry: assign({ search: undefined, name: undefined, transfer: undefined }),
       invoke: {
         id: 'readCommand',
@@ -135,6 +136,7 @@ export const serverSessionMachine = setup({
       },
     },
     streamingList: {
+      description: 'Sending ok, one row per file (all, or the search matches) and end.',
       invoke: {
         id: 'listFiles',
         src: 'streamListing',
@@ -147,6 +149,7 @@ export const serverSessionMachine = setup({
       },
     },
     sendingSize: {
+      description: 'Opening the file to download, then answering ok, found and its size, or ok and Not found file.',
       invoke: {
         id: 'openDownload',
         src: 'openDownload',
@@ -189,6 +192,7 @@ export const serverSessionMachine = setup({
       },
     },
     receivingSize: {
+      description: 'Upload accepted with ok; waiting for the size line. A bad or too large size gets an error and the session goes on.',
       invoke: {
         id: 'readUploadSize',
         src: 'readLine',
@@ -235,9 +239,11 @@ export const serverSessionMachine = setup({
       },
     },
     transferring: {
+      description: 'Payload bytes move as a Node stream; the machine only sees the transfer end.',
       initial: 'sendingFile',
       states: {
         sendingFile: {
+          description: 'Streaming exactly the announced bytes of the opened file to the client.',
           invoke: {
             id: 'sendFile',
             src: 'sendFile',
@@ -264,6 +270,7 @@ export const serverSessionMachine = setup({
           },
         },
         receivingFile: {
+          description: 'Writing exactly size bytes to a hidden temporary file, renamed into place before end.',
           invoke: {
             id: 'receiveUpload',
             src: 'receiveUpload',
@@ -313,10 +320,12 @@ export const serverSessionMachine = setup({
       },
     },
     exit: {
+      description: 'Said exit; the connection is closed.',
       type: 'final',
       entry: [{ type: 'reply', params: { lines: [Reply.exit] } }, 'closeConnection'],
     },
     closed: {
+      description: 'The client went away, a transfer broke off, or the server shut down.',
       type: 'final',
       entry: 'closeConnection',
     },

@@ -111,6 +111,7 @@ export const serverMachine = setup({
   initial: 'serving',
   states: {
     serving: {
+      description: 'Accepting connections (one session actor per client) and answering the admin console.',
       invoke: { id: 'acceptConnections', src: 'acceptConnections' },
       on: {
         'client.connected': {
@@ -175,7 +176,10 @@ export const serverMachine = setup({
         'server.shutdown': 'stopped',
       },
     },
-    stopped: { type: 'final' },
+    stopped: {
+      description: 'Stopped from the console (no client online) or by a signal; every session and the listener are closed.',
+      type: 'final',
+    },
   },
 })
 
