@@ -1,4 +1,7 @@
 #!/usr/bin/env node
-import { execute } from '@oclif/core'
+// oclif wraps error messages at 80 columns when stderr is not a terminal; scripts
+// reading our errors get one line per error instead. (Set before oclif loads: it reads it once.)
+if (!process.stderr.isTTY && process.env.OCLIF_COLUMNS === undefined) process.env.OCLIF_COLUMNS = '100000'
 
+const { execute } = await import('@oclif/core')
 await execute({ dir: import.meta.url })

@@ -8,6 +8,7 @@ import { ConnectionFailed, StorageFailure } from '../errors.js'
 import type { ClientOutcome, ClientSessionMachine } from '../machines/client-session.js'
 import { Reply, type Command } from '../protocol/index.js'
 import { ClientConnection } from './client-connection.js'
+import type { Inspect } from './inspector.js'
 import { createClientLogic, type ClientFolders } from './client-session-io.js'
 
 export interface ClientOptions {
@@ -15,7 +16,8 @@ export interface ClientOptions {
   readonly port: number
   /** The client's folder: `Downloads` and `Uploads` are created inside it. */
   readonly dir: string
-  readonly inspect?: Parameters<typeof createActor>[1] extends infer O ? (O extends { inspect?: infer I } ? I : never) : never
+  /** Sees every event of the client's machine (Stately inspector). */
+  readonly inspect?: Inspect
 }
 
 /** A command that did not succeed: `code` is the stable TOR_ERR_* code, `message` the one line to show. */

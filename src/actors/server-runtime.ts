@@ -10,6 +10,7 @@ import type { SessionLog } from '../machines/server-session.js'
 import { FolderCatalog } from '../storage/catalog.js'
 import { openServedFolder } from '../storage/folder.js'
 import { Connection } from './connection.js'
+import type { Inspect } from './inspector.js'
 import { formatSessionLog } from './server-log.js'
 import { createSessionLogic } from './server-session-io.js'
 
@@ -25,8 +26,8 @@ export interface ServerOptions {
   readonly answer: (line: string) => void
   /** Clears the operator's terminal. */
   readonly clear?: () => void
-  /** Sees the server actor before it starts (e.g. to attach an inspector). */
-  readonly inspect?: Parameters<typeof createActor>[1] extends infer O ? (O extends { inspect?: infer I } ? I : never) : never
+  /** Sees every event of the server's actor system (trace recorder, Stately inspector). */
+  readonly inspect?: Inspect
 }
 
 export interface RunningServer {

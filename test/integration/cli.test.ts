@@ -166,6 +166,25 @@ describe('tor server start (admin console through a pipe)', () => {
     await client.closed()
   })
 
+  it('records a session with --trace-dir that tor trace replay replays', async () => {
+    const dir = await makeTempDir()
+    const traces = path.join(dir, 'traces')
+    const server = TorProcess.start(['server', 'start', '--port', '0', '--host', '127.0.0.1', '--dir', dir, '--trace-dir', traces], dir)
+    const [, port] = await server.waitFor(/listening on 127\.0\.0\.1:(\d+)/)
+    const client = await RawClient.connect(Number(port))
+    await client.send('show\ndance\nexit\n')
+    await client.listing()
+    await client.line()
+    expect(await client.line()).toBe('exit')
+    await server.waitFor(/is offline/)
+    server.send('exit')
+    expect(await server.exited).toBe(0)
+    const [trace] = await readdir(traces)
+    expect(trace).toMatch(/client-1\.jsonl$/)
+    const r = await tor(['trace', 'replay', path.join(traces, trace!)], { cwd })
+    expect(r.stdout.trim()).toBe('replayed 4 events, no divergence')
+  })
+
   it('runs without a console with --no-console', async () => {
     const dir = await makeTempDir()
     const server = TorProcess.start(['server', 'start', '--port', '0', '--host', '127.0.0.1', '--dir', dir, '--no-console'], dir)

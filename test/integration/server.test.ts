@@ -227,7 +227,7 @@ describe('TFTCP server over a real socket', () => {
     expect(await c.line()).toBe('ok')
     await c.send(randomBytes(400_000))
     c.destroy()
-    await t.logs.waitFor(/upload of partial\.bin failed/)
+    await t.logs.waitFor(/upload of partial\.bin \(1000000 bytes\) failed/)
     expect(await visibleFiles(t.dir)).toEqual(['My Report.pdf', 'a.txt', 'b.txt'])
     const other = await connect()
     await other.send('show\n')

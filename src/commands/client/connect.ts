@@ -1,4 +1,5 @@
-import { Command } from '@oclif/core'
+import { Command, Flags } from '@oclif/core'
+import { startStatelyInspector } from '../../actors/inspector.js'
 import { TorClient } from '../../actors/client-runtime.js'
 import { clientFlags } from '../../cli/client-flags.js'
 import { runShell } from '../../cli/client-shell.js'
@@ -9,11 +10,17 @@ export default class ClientConnect extends Command {
     'Connect to a Tor-Server and open an interactive prompt: show, search, upload, download, help, exit.'
 
   static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --host 10.0.0.5 --port 9000 --dir ~/tor']
-  static override flags = clientFlags
+  static override flags = {
+    ...clientFlags,
+    inspect: Flags.boolean({ description: 'attach the Stately inspector and print the URL to open', default: false }),
+    'inspect-port': Flags.integer({ description: 'port of the local inspector bridge', default: 8081 }),
+  }
 
   async run(): Promise<void> {
     const { flags } = await this.parse(ClientConnect)
-    const client = await TorClient.connect(flags).catch((error: unknown) =>
+    const inspector = flags.inspect ? await startStatelyInspector(flags['inspect-port']) : undefined
+    if (inspector) this.log(`Inspector: open ${inspector.url} in a browser to watch the client machine live`)
+    const client = await TorClient.connect({ ...flags, inspect: inspector?.inspect }).catch((error: unknown) =>
       this.error(isTorError(error) ? error.message : String(error), { exit: 1 }),
     )
     this.log(`Connected to ${flags.host}:${flags.port}. Downloads go to ${client.folders.downloads}, uploads come from ${client.folders.uploads}.`)
@@ -25,6 +32,7 @@ export default class ClientConnect extends Command {
       printError: (line) => this.logToStderr(line),
     })
     await client.close()
+    inspector?.stop()
     if (code !== 0) this.exit(code)
     this.log('Bye.')
   }

@@ -1,0 +1,155 @@
+import { readdir, writeFile } from 'node:fs/promises'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createMachine, waitFor, type AnyActorRef } from 'xstate'
+import { getShortestPaths } from 'xstate/graph'
+import { RawClient, names } from '../support/raw-client.js'
+import { startTestServer, type TestServer } from '../support/server.js'
+
+/**
+ * An abstract model of a session as a client sees it: each event is one thing a
+ * client does, each state what must hold afterwards. The real session machine
+ * invokes actors, which path generation cannot step through; this model has none.
+ */
+const sessionModel = createMachine({
+  id: 'sessionModel',
+  initial: 'awaitingCommand',
+  states: {
+    awaitingCommand: {
+      on: {
+        SHOW: 'listed',
+        SEARCH: 'searched',
+        DOWNLOAD_EXISTING: 'downloaded',
+        DOWNLOAD_MISSING: 'notFound',
+        BAD_NAME: 'nameRefused',
+        UNKNOWN: 'commandRefused',
+        UPLOAD: 'receivingSize',
+        EXIT: 'exit',
+        DISCONNECT: 'disconnected',
+      },
+    },
+    listed: {},
+    searched: {},
+    downloaded: {},
+    notFound: {},
+    nameRefused: {},
+    commandRefused: {},
+    receivingSize: { on: { SIZE_OK: 'receivingFile', SIZE_INVALID: 'sizeRefused', SIZE_TOO_LARGE: 'sizeTooLarge' } },
+    sizeRefused: {},
+    sizeTooLarge: {},
+    receivingFile: { on: { SEND_BYTES: 'stored', DISCONNECT: 'disconnected' } },
+    stored: {},
+    exit: { type: 'final' },
+    disconnected: { type: 'final' },
+  },
+})
+
+/** The server session state each model state must find (undefined: the session has ended). */
+const serverState: Record<string, unknown> = {
+  awaitingCommand: 'awaitingCommand',
+  receivingSize: 'receivingSize',
+  receivingFile: { transferring: 'receivingFile' },
+  exit: undefined,
+  disconnected: undefined,
+}
+
+let t: TestServer
+let sessions = 0
+
+beforeAll(async () => {
+  t = await startTestServer({ maxUploadBytes: 100 })
+  await writeFile(`${t.dir}/a.txt`, 'hello')
+})
+afterAll(() => t.stop())
+
+/** What a client does for each model event, with the replies it must get. */
+const steps: Record<string, (c: RawClient) => Promise<void>> = {
+  SHOW: async (c) => {
+    await c.send('show\n')
+    expect(names(await c.listing())).toContain('a.txt')
+  },
+  SEARCH: async (c) => {
+    await c.send('search a.t\n')
+    expect(names(await c.listing())).toEqual(['a.txt'])
+  },
+  DOWNLOAD_EXISTING: async (c) => {
+    await c.send('download a.txt\n')
+    expect([await c.line(), await c.line(), await c.line()]).toEqual(['ok', 'found', '5'])
+    expect((await c.bytes(5)).toString()).toBe('hello')
+  },
+  DOWNLOAD_MISSING: async (c) => {
+    await c.send('download nothing.txt\n')
+    expect([await c.line(), await c.line()]).toEqual(['ok', 'Not found file'])
+  },
+  BAD_NAME: async (c) => {
+    await c.send('download ../a.txt\n')
+    expect(await c.line()).toBe('error invalid file name')
+  },
+  UNKNOWN: async (c) => {
+    await c.send('fly\n')
+    expect(await c.line()).toBe('This command does not exist, rewrite')
+  },
+  UPLOAD: async (c) => {
+    await c.send('upload model.txt\n')
+    expect(await c.line()).toBe('ok')
+  },
+  SIZE_OK: async (c) => {
+    await c.send('4\n')
+    expect(await c.line()).toBe('ok')
+  },
+  SIZE_INVALID: async (c) => {
+    await c.send('four\n')
+    expect(await c.line()).toBe('error invalid size')
+  },
+  SIZE_TOO_LARGE: async (c) => {
+    await c.send('101\n')
+    expect(await c.line()).toBe('error file too large (max 100 bytes)')
+  },
+  SEND_BYTES: async (c) => {
+    await c.send('data')
+    expect(await c.line()).toBe('end')
+  },
+  EXIT: async (c) => {
+    await c.send('exit\n')
+    expect(await c.line()).toBe('exit')
+    await c.closed()
+  },
+  DISCONNECT: async (c) => {
+    c.destroy()
+    await t.logs.waitFor(new RegExp(`client-${sessions} .* is offline`))
+  },
+}
+
+const paths = getShortestPaths(sessionModel)
+
+describe('server sessions along every shortest path of the session model', () => {
+  it('has a path to every model state', () => {
+    expect(paths.map((p) => p.state.value).sort()).toEqual(Object.keys(sessionModel.root.states).sort())
+  })
+
+  for (const path of paths) {
+    const events = path.steps.map((s) => s.event.type).filter((type) => type !== 'xstate.init')
+    const description = events.join(' → ') || 'connecting'
+    it(`${description} reaches ${String(path.state.value)}`, async () => {
+      const client = await RawClient.connect(t.server.port)
+      const id = `client-${++sessions}`
+      await t.logs.waitFor(new RegExp(`${id} .* is online now`))
+      const session = () => (t.server.actor.getSnapshot().children[id]?.getSnapshot() as { value?: unknown } | undefined)?.value
+      for (const event of events) await steps[event]!(client)
+      const modelState = String(path.state.value)
+      const expected = modelState in serverState ? serverState[modelState] : 'awaitingCommand'
+      const ref = t.server.actor.getSnapshot().children[id] as AnyActorRef | undefined
+      // The client may hold the last reply before the server has taken its own transition (a
+      // download's final bytes arrive before sendFile settles): wait for it, event-driven.
+      if (expected !== undefined && ref) await waitFor(ref, (s) => JSON.stringify(s.value) === JSON.stringify(expected))
+      expect(session()).toEqual(expected)
+      if (serverState[modelState] === 'awaitingCommand' || !(modelState in serverState)) {
+        // The session goes on after every exchange.
+        await steps.SHOW!(client)
+      }
+      client.destroy()
+      await t.logs.waitFor(new RegExp(`${id} .* is offline`))
+      // Whatever happened, the session left no temporary file behind.
+      expect((await readdir(t.dir)).filter((n) => n.startsWith('.'))).toEqual([])
+    })
+  }
+})

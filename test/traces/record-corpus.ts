@@ -1,0 +1,123 @@
+/**
+ * Regenerates the trace corpus in test/traces from real sessions over real sockets:
+ *
+ *     npm run traces:record
+ *
+ * Run it after changing the server session machine on purpose, check the diff of
+ * test/traces, and commit it.
+ */
+import { readdir, rename, rm, writeFile } from 'node:fs/promises'
+import * as path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { it } from 'vitest'
+import { createTraceRecorder } from '../../src/actors/trace-recorder.js'
+import { RawClient } from '../support/raw-client.js'
+import { LogLines, makeTempDir } from '../support/server.js'
+import { startServer } from '../../src/actors/server-runtime.js'
+
+const CORPUS = path.dirname(fileURLToPath(import.meta.url))
+
+type Scenario = (c: RawClient) => Promise<void>
+
+const exit = async (c: RawClient) => {
+  await c.send('exit\n')
+  await c.line()
+}
+
+const scenarios: Record<string, Scenario> = {
+  'every-command': async (c) => {
+    await c.send('show\n')
+    await c.listing()
+    await c.send('search a\n')
+    await c.listing()
+    await c.send('download a.txt\n')
+    await c.line(), await c.line(), await c.line(), await c.bytes(5)
+    await c.send('download missing.txt\n')
+    await c.line(), await c.line()
+    await c.send('upload new.txt\n')
+    await c.line()
+    await c.send('3\n')
+    await c.line()
+    await c.send('abc')
+    await c.line()
+    await exit(c)
+  },
+  'unknown-command': async (c) => {
+    await c.send('dance\n')
+    await c.line()
+    await c.send('search\n')
+    await c.line()
+    await exit(c)
+  },
+  'bad-name': async (c) => {
+    await c.send('download ../etc/passwd\n')
+    await c.line()
+    await c.send('upload .hidden\n')
+    await c.line()
+    await exit(c)
+  },
+  'bad-size': async (c) => {
+    await c.send('upload x.bin\n')
+    await c.line()
+    await c.send('ten\n')
+    await c.line()
+    await c.send('upload y.bin\n')
+    await c.line()
+    await c.send('99999999999\n')
+    await c.line()
+    await exit(c)
+  },
+  'disconnect-mid-upload': async (c) => {
+    await c.send('upload partial.bin\n')
+    await c.line()
+    await c.send('1000\n')
+    await c.line()
+    await c.send('only ten b')
+    c.destroy()
+  },
+  pipelined: async (c) => {
+    await c.send('show\ndownload a.txt\nbogus\nexit\n')
+    await c.listing()
+    await c.line(), await c.line(), await c.line(), await c.bytes(5)
+    await c.line()
+    await c.line()
+  },
+  'line-too-long': async (c) => {
+    await c.send(`${'x'.repeat(5000)}\n`)
+    await c.line()
+    await exit(c)
+  },
+  'disconnect-while-idle': async (c) => {
+    c.destroy()
+  },
+}
+
+it('records the trace corpus', async () => {
+  const files = await makeTempDir('tor-corpus-files-')
+  const traces = await makeTempDir('tor-corpus-traces-')
+  await writeFile(path.join(files, 'a.txt'), 'hello')
+  const recorder = createTraceRecorder(traces)
+  const logs = new LogLines()
+  const server = await startServer({
+    host: '127.0.0.1',
+    port: 0,
+    dir: files,
+    maxUploadBytes: 1 << 30,
+    log: logs.add,
+    answer: () => undefined,
+    inspect: recorder.inspect,
+  })
+  for (const old of (await readdir(CORPUS)).filter((f) => f.endsWith('.jsonl'))) await rm(path.join(CORPUS, old))
+  let n = 0
+  for (const [name, scenario] of Object.entries(scenarios)) {
+    n++
+    const client = await RawClient.connect(server.port)
+    await scenario(client)
+    await logs.waitFor(new RegExp(`client-${n} .* is offline`))
+    const [file] = (await readdir(traces)).filter((f) => f.endsWith(`-client-${n}.jsonl`))
+    await rename(path.join(traces, file!), path.join(CORPUS, `${name}.jsonl`))
+  }
+  server.shutdown()
+  await server.stopped
+  recorder.close()
+})
