@@ -10,8 +10,8 @@ export const combineInspectors = (...inspectors: Array<Inspect | undefined>): In
   return (event) => active.forEach((inspect) => inspect(event))
 }
 
-/** Keys of events that hold live objects (sockets, provided logic): the inspector gets a placeholder. */
-const LIVE_KEYS = new Set(['session', 'drop', 'ref'])
+/** Keys that hold live objects (spawned actor refs): the inspector gets a placeholder. */
+const LIVE_KEYS = new Set(['ref'])
 
 /**
  * Starts a local bridge to the Stately inspector (@statelyai/inspect, WebSocket) and

@@ -12,7 +12,7 @@ import { openServedFolder } from '../storage/folder.js'
 import { Connection } from './connection.js'
 import type { Inspect } from './inspector.js'
 import { formatSessionLog } from './server-log.js'
-import { createSessionLogic } from './server-session-io.js'
+import { createSessionLogic, SessionPort, type SessionPorts } from './server-session-io.js'
 
 export interface ServerOptions {
   readonly host: string
@@ -72,19 +72,22 @@ const acquireServer = (options: ServerOptions) =>
     const { server } = yield* listen(options.host, options.port)
     const log = (clientId: string, entry: SessionLog) => options.log(formatSessionLog(clientId, entry))
 
+    const ports: SessionPorts = new Map()
+    let accepted = 0
     const logic = serverMachine.provide({
       actors: {
+        session: createSessionLogic(ports, { folder, catalog, log }),
         acceptConnections: fromCallback(({ sendBack }) => {
           const onConnection = (socket: net.Socket) => {
-            socket.setNoDelay(true)
+            const clientId = `client-${++accepted}`
             const connection = new Connection(socket, { maxLineBytes: options.maxLineBytes })
+            ports.set(clientId, new SessionPort(connection))
             sendBack({
               type: 'client.connected',
+              clientId,
               address: connection.remoteAddress,
               port: connection.remotePort,
               connectedAt: Date.now(),
-              session: createSessionLogic(connection, { folder, catalog, log }),
-              drop: () => connection.destroy(),
             })
           }
           server.on('connection', onConnection)
@@ -97,6 +100,10 @@ const acquireServer = (options: ServerOptions) =>
           if (what === 'online') options.log(`${who} is online now`)
           else if (what === 'offline') options.log(`${who} is offline`)
           else options.log(`${who} session failed: ${detail}`)
+        },
+        releaseConnection: (_, client) => {
+          ports.get(client.id)?.release()
+          ports.delete(client.id)
         },
         printConsole: (_, { lines }) => lines.forEach((line) => options.answer(line)),
         clearConsole: () => options.clear?.(),

@@ -10,7 +10,10 @@ import { createUploadTarget, openForReading, type OpenedFile, type ServedFolder 
 import type { Connection } from './connection.js'
 import { runForActor } from './run-effect.js'
 
+/** Large files move in 1 MiB chunks; small ones in smaller chunks, so many concurrent downloads stay light. */
 export const CHUNK_BYTES = 1 << 20
+const SMALL_CHUNK_BYTES = 64 << 10
+const chunkFor = (size: number) => (size >= 16 * CHUNK_BYTES ? CHUNK_BYTES : SMALL_CHUNK_BYTES)
 const LISTING_BATCH = 2048
 
 export interface SessionEnvironment {
@@ -20,48 +23,75 @@ export interface SessionEnvironment {
 }
 
 /**
- * The server session machine with this connection's I/O provided. The opened
- * download waits in `staged` between `sendingSize` (its size is announced) and
- * `transferring` (its bytes are sent), so the bytes sent are exactly the bytes
- * of the announced size even if an upload replaces the name in between.
+ * The I/O of one session: its connection, and the download opened in `sendingSize`
+ * whose bytes `transferring` sends. Holding the opened file from one state to the
+ * next means the bytes sent are exactly those of the announced size, even if an
+ * upload replaces the name in between.
  */
-export const createSessionLogic = (connection: Connection, env: SessionEnvironment) => {
-  let staged: { file: OpenedFile; scope: Scope.CloseableScope } | undefined
+export class SessionPort {
+  private staged: { file: OpenedFile; scope: Scope.CloseableScope } | undefined
 
-  const releaseStaged = Effect.suspend(() => {
-    const previous = staged
-    staged = undefined
+  constructor(readonly connection: Connection) {}
+
+  stage(file: OpenedFile, scope: Scope.CloseableScope): Effect.Effect<void> {
+    return this.releaseStaged.pipe(Effect.map(() => void (this.staged = { file, scope })))
+  }
+
+  takeStaged(): { file: OpenedFile; scope: Scope.CloseableScope } | undefined {
+    const staged = this.staged
+    this.staged = undefined
+    return staged
+  }
+
+  readonly releaseStaged: Effect.Effect<void> = Effect.suspend(() => {
+    const previous = this.takeStaged()
     return previous ? Scope.close(previous.scope, Exit.void) : Effect.void
   })
 
-  const openDownload = (name: string) =>
+  /** Closes everything the session holds (a connection already ending flushes its last reply first). */
+  release(): void {
+    Effect.runFork(this.releaseStaged)
+    if (!this.connection.socket.writableEnded) this.connection.destroy()
+  }
+}
+
+/** The sessions' I/O by client id: filled by the acceptor, emptied when a session ends. */
+export type SessionPorts = Map<string, SessionPort>
+
+const portOf = (ports: SessionPorts, clientId: string): SessionPort => {
+  const port = ports.get(clientId)
+  if (!port) throw new Error(`no connection for ${clientId}`)
+  return port
+}
+
+/** The server session machine with its I/O provided: once per server, for every session. */
+export const createSessionLogic = (ports: SessionPorts, env: SessionEnvironment) => {
+  const openDownload = (port: SessionPort, name: string) =>
     Effect.gen(function* () {
-      yield* releaseStaged
       const scope = yield* Scope.make()
       const file = yield* openForReading(env.folder, name).pipe(
         Scope.extend(scope),
         Effect.onError(() => Scope.close(scope, Exit.void)),
       )
-      staged = { file, scope }
+      yield* port.stage(file, scope)
       return { found: true as const, size: file.size }
     }).pipe(Effect.catchTag('FileNotFound', () => Effect.succeed({ found: false as const })))
 
-  const sendFile = (transfer: Transfer, signal: AbortSignal) =>
+  const sendFile = (port: SessionPort, transfer: Transfer, signal: AbortSignal) =>
     Effect.gen(function* () {
-      const current = staged
-      staged = undefined
-      if (!current) return yield* Effect.die(new Error('sendFile without an opened download'))
-      yield* Effect.addFinalizer(() => Scope.close(current.scope, Exit.void))
+      const staged = port.takeStaged()
+      if (!staged) return yield* Effect.die(new Error('sendFile without an opened download'))
+      yield* Effect.addFinalizer(() => Scope.close(staged.scope, Exit.void))
       const started = Date.now()
       if (transfer.size === 0) return { bytes: 0, durationMs: 0 }
-      const source = current.file.handle.createReadStream({
+      const source = staged.file.handle.createReadStream({
         start: 0,
         end: transfer.size - 1,
-        highWaterMark: CHUNK_BYTES,
+        highWaterMark: chunkFor(transfer.size),
         autoClose: true,
       })
       yield* Effect.tryPromise({
-        try: () => connection.sendPayload(source, signal),
+        try: () => port.connection.sendPayload(source, signal),
         catch: (cause) => new StorageFailure({ operation: `send ${transfer.name}`, cause }),
       })
       if (source.bytesRead !== transfer.size) {
@@ -70,12 +100,12 @@ export const createSessionLogic = (connection: Connection, env: SessionEnvironme
       return { bytes: transfer.size, durationMs: Date.now() - started }
     }).pipe(Effect.scoped)
 
-  const receiveUpload = (transfer: Transfer) =>
+  const receiveUpload = (port: SessionPort, transfer: Transfer) =>
     Effect.gen(function* () {
       const started = Date.now()
-      const target = yield* createUploadTarget(env.folder, transfer.name, CHUNK_BYTES)
+      const target = yield* createUploadTarget(env.folder, transfer.name, chunkFor(transfer.size))
       yield* Effect.tryPromise({
-        try: () => connection.receivePayload(transfer.size, target.sink),
+        try: () => port.connection.receivePayload(transfer.size, target.sink),
         catch: (cause) =>
           (cause as { _tag?: string })?._tag === 'PeerClosed'
             ? (cause as StorageFailure)
@@ -86,12 +116,11 @@ export const createSessionLogic = (connection: Connection, env: SessionEnvironme
       return { bytes: transfer.size, durationMs: Date.now() - started } satisfies TransferReport
     }).pipe(Effect.scoped)
 
-  const streamListing = async (search: string | undefined) => {
+  const streamListing = async (connection: Connection, search: string | undefined) => {
     const entries = await env.catalog.list(search)
     connection.write([Reply.ok])
     for (let i = 0; i < entries.length; i += LISTING_BATCH) {
-      const rows = entries.slice(i, i + LISTING_BATCH).map(encodeListingRow)
-      connection.write(rows)
+      connection.write(entries.slice(i, i + LISTING_BATCH).map(encodeListingRow))
     }
     connection.write([Reply.end])
     return { count: entries.length }
@@ -99,18 +128,20 @@ export const createSessionLogic = (connection: Connection, env: SessionEnvironme
 
   return serverSessionMachine.provide({
     actors: {
-      readLine: fromPromise(({ signal }) => connection.readLine(signal)),
-      streamListing: fromPromise(({ input }) => streamListing(input.search)),
-      openDownload: fromPromise(({ input, signal }) => runForActor(openDownload(input.name), signal)),
-      sendFile: fromPromise(({ input, signal }) => runForActor(sendFile(input, signal), signal)),
-      receiveUpload: fromPromise(({ input, signal }) => runForActor(receiveUpload(input), signal)),
+      readLine: fromPromise(({ input, signal }) => portOf(ports, input.clientId).connection.readLine(signal)),
+      streamListing: fromPromise(({ input }) => streamListing(portOf(ports, input.clientId).connection, input.search)),
+      openDownload: fromPromise(({ input, signal }) => runForActor(openDownload(portOf(ports, input.clientId), input.name), signal)),
+      sendFile: fromPromise(({ input, signal }) => runForActor(sendFile(portOf(ports, input.clientId), input, signal), signal)),
+      receiveUpload: fromPromise(({ input, signal }) => runForActor(receiveUpload(portOf(ports, input.clientId), input), signal)),
     },
     actions: {
-      reply: (_, params) => connection.write(params.lines),
+      reply: ({ context }, params) => ports.get(context.clientId)?.connection.write(params.lines),
       log: ({ context }, params) => env.log(context.clientId, params),
-      closeConnection: () => {
-        Effect.runFork(releaseStaged)
-        connection.close()
+      closeConnection: ({ context }) => {
+        const port = ports.get(context.clientId)
+        if (!port) return
+        Effect.runFork(port.releaseStaged)
+        port.connection.close()
       },
     },
   })

@@ -14,6 +14,10 @@ export interface SessionInput {
   readonly maxUploadBytes: number
 }
 
+export interface SessionRef {
+  readonly clientId: string
+}
+
 export interface Transfer {
   readonly direction: 'download' | 'upload'
   readonly name: string
@@ -54,12 +58,13 @@ export const serverSessionMachine = setup({
     input: {} as SessionInput,
     events: {} as SessionEvent,
   },
+  // Every actor's input names the session (clientId): the I/O provided once per server finds its connection by it.
   actors: {
-    readLine: fromPromise<LineResult>(notProvided('readLine')),
-    streamListing: fromPromise<{ count: number }, { search: string | undefined }>(notProvided('streamListing')),
-    openDownload: fromPromise<DownloadLookup, { name: string }>(notProvided('openDownload')),
-    sendFile: fromPromise<TransferReport, Transfer>(notProvided('sendFile')),
-    receiveUpload: fromPromise<TransferReport, Transfer>(notProvided('receiveUpload')),
+    readLine: fromPromise<LineResult, SessionRef>(notProvided('readLine')),
+    streamListing: fromPromise<{ count: number }, SessionRef & { search: string | undefined }>(notProvided('streamListing')),
+    openDownload: fromPromise<DownloadLookup, SessionRef & { name: string }>(notProvided('openDownload')),
+    sendFile: fromPromise<TransferReport, SessionRef & Transfer>(notProvided('sendFile')),
+    receiveUpload: fromPromise<TransferReport, SessionRef & Transfer>(notProvided('receiveUpload')),
   },
   actions: {
     reply: (_, _params: { lines: readonly string[] }) => notProvided('reply')(),
@@ -87,6 +92,7 @@ export const serverSessionMachine = setup({
       invoke: {
         id: 'readCommand',
         src: 'readLine',
+        input: ({ context }) => ({ clientId: context.clientId }),
         onDone: [
           {
             guard: { type: 'wantsListing', params: ({ event }) => event.output },
@@ -140,7 +146,7 @@ export const serverSessionMachine = setup({
       invoke: {
         id: 'listFiles',
         src: 'streamListing',
-        input: ({ context }) => ({ search: context.search }),
+        input: ({ context }) => ({ clientId: context.clientId, search: context.search }),
         onDone: 'awaitingCommand',
         onError: {
           target: 'awaitingCommand',
@@ -153,7 +159,7 @@ export const serverSessionMachine = setup({
       invoke: {
         id: 'openDownload',
         src: 'openDownload',
-        input: ({ context }) => ({ name: context.name! }),
+        input: ({ context }) => ({ clientId: context.clientId, name: context.name! }),
         onDone: [
           {
             guard: { type: 'fileFound', params: ({ event }) => event.output },
@@ -196,6 +202,7 @@ export const serverSessionMachine = setup({
       invoke: {
         id: 'readUploadSize',
         src: 'readLine',
+        input: ({ context }) => ({ clientId: context.clientId }),
         onDone: [
           {
             guard: { type: 'sizeAccepted', params: ({ event }) => event.output },
@@ -247,7 +254,7 @@ export const serverSessionMachine = setup({
           invoke: {
             id: 'sendFile',
             src: 'sendFile',
-            input: ({ context }) => context.transfer!,
+            input: ({ context }) => ({ clientId: context.clientId, ...context.transfer! }),
             onDone: {
               target: '#serverSession.awaitingCommand',
               actions: {
@@ -274,7 +281,7 @@ export const serverSessionMachine = setup({
           invoke: {
             id: 'receiveUpload',
             src: 'receiveUpload',
-            input: ({ context }) => context.transfer!,
+            input: ({ context }) => ({ clientId: context.clientId, ...context.transfer! }),
             onDone: {
               target: '#serverSession.awaitingCommand',
               actions: [

@@ -1,6 +1,6 @@
-import { assign, fromCallback, setup, stopChild, type ActorRefFrom, type AnyActorLogic } from 'xstate'
+import { assign, fromCallback, setup, stopChild, type ActorRefFrom } from 'xstate'
 import { decideConsole, type ClientRow } from './console-rules.js'
-import type { ServerSessionMachine } from './server-session.js'
+import { serverSessionMachine, type ServerSessionMachine } from './server-session.js'
 
 /**
  * The server actor: accepts connections, spawns one session actor per client
@@ -19,12 +19,10 @@ export interface OnlineClient {
   readonly port: number
   readonly connectedAt: number
   readonly ref: ActorRefFrom<ServerSessionMachine>
-  readonly drop: () => void
 }
 
 export interface ServerContext extends ServerInput {
   readonly clients: Readonly<Record<string, OnlineClient>>
-  readonly nextClientNumber: number
 }
 
 export type ServerEvent =
@@ -33,10 +31,8 @@ export type ServerEvent =
       readonly address: string
       readonly port: number
       readonly connectedAt: number
-      /** The session machine with this connection's I/O provided. */
-      readonly session: AnyActorLogic
-      /** Closes the connection at once (used when its session fails). */
-      readonly drop: () => void
+      /** Assigned by the acceptor, which keeps the connection under this id for the session's I/O. */
+      readonly clientId: string
     }
   | { readonly type: 'console.line'; readonly line: string; readonly now: number }
   | { readonly type: 'server.shutdown' }
@@ -71,21 +67,14 @@ export const serverMachine = setup({
   },
   actors: {
     acceptConnections: fromCallback(notProvided('acceptConnections')),
+    session: serverSessionMachine,
   },
   actions: {
     spawnSession: assign(({ context, event, spawn }) => {
       if (event.type !== 'client.connected') return {}
-      const id = `client-${context.nextClientNumber}`
-      // The logic arrives with the event (its I/O bound to this connection), so it is not a named actor.
-      const spawnLogic = spawn as unknown as (logic: AnyActorLogic, options: object) => OnlineClient['ref']
-      const ref = spawnLogic(event.session, {
-        id,
-        systemId: id,
-        input: { clientId: id, maxUploadBytes: context.maxUploadBytes },
-      })
-      const { address, port, connectedAt, drop } = event
-      const client: OnlineClient = { id, address, port, connectedAt, ref, drop }
-      return { clients: { ...context.clients, [id]: client }, nextClientNumber: context.nextClientNumber + 1 }
+      const { clientId: id, address, port, connectedAt } = event
+      const ref = spawn('session', { id, systemId: id, input: { clientId: id, maxUploadBytes: context.maxUploadBytes } })
+      return { clients: { ...context.clients, [id]: { id, address, port, connectedAt, ref } } }
     }),
     forgetClient: assign(({ context, event }) => {
       const { [childId(event.type)]: _gone, ...clients } = context.clients
@@ -94,7 +83,8 @@ export const serverMachine = setup({
     stopSession: stopChild(({ event }) => childId(event.type)),
     logClient: (_, _params: { what: 'online' | 'offline' | 'failed'; client: OnlineClient; detail?: string }) =>
       notProvided('logClient')(),
-    dropConnection: (_, client: OnlineClient) => client.drop(),
+    /** The session is over (ended or failed): its connection is closed and forgotten. */
+    releaseConnection: (_, _client: OnlineClient) => notProvided('releaseConnection')(),
     printConsole: (_, _params: { lines: readonly string[] }) => notProvided('printConsole')(),
     clearConsole: notProvided('clearConsole'),
   },
@@ -107,7 +97,7 @@ export const serverMachine = setup({
   },
 }).createMachine({
   id: 'server',
-  context: ({ input }) => ({ ...input, clients: {}, nextClientNumber: 1 }),
+  context: ({ input }) => ({ ...input, clients: {} }),
   initial: 'serving',
   states: {
     serving: {
@@ -119,9 +109,9 @@ export const serverMachine = setup({
             'spawnSession',
             {
               type: 'logClient',
-              params: ({ context }) => ({
+              params: ({ context, event }) => ({
                 what: 'online',
-                client: context.clients[`client-${context.nextClientNumber - 1}`]!,
+                client: context.clients[(event as { clientId: string }).clientId]!,
               }),
             },
           ],
@@ -135,6 +125,10 @@ export const serverMachine = setup({
                 what: 'offline' as const,
                 client: context.clients[childId(event.type)]!,
               }),
+            },
+            {
+              type: 'releaseConnection',
+              params: ({ context, event }: { context: ServerContext; event: { type: string } }) => context.clients[childId(event.type)]!,
             },
             'stopSession',
             'forgetClient',
@@ -152,9 +146,8 @@ export const serverMachine = setup({
               }),
             },
             {
-              type: 'dropConnection',
-              params: ({ context, event }: { context: ServerContext; event: { type: string } }) =>
-                context.clients[childId(event.type)]!,
+              type: 'releaseConnection',
+              params: ({ context, event }: { context: ServerContext; event: { type: string } }) => context.clients[childId(event.type)]!,
             },
             'stopSession',
             'forgetClient',

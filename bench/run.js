@@ -1,0 +1,267 @@
+// npm run bench [-- --quick] [-- --runs N] [-- --work DIR]
+//
+// Runs every scenario side by side with its baseline in the same run, alternating
+// tor and baseline so that machine noise hits both, and reports medians and ratios.
+// Writes the table to stdout and the same as JSON to bench/results/.
+import { chmodSync, linkSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { cpus, tmpdir } from 'node:os'
+import * as path from 'node:path'
+import { LoadClient } from './lib/load-client.js'
+import { preparePub, pyftpdlibPeer, rawNodePeer, socatPeer, vsftpdPeer } from './lib/peers.js'
+import { ROOT, TOR, median, peakRssMiB, percentile, resetPeakRss, rssMiB, startProcess, stopProcess, timed } from './lib/util.js'
+
+const args = process.argv.slice(2)
+const quick = args.includes('--quick')
+const option = (name, fallback) => {
+  const i = args.indexOf(name)
+  return i >= 0 ? args[i + 1] : fallback
+}
+const RUNS = Number(option('--runs', quick ? 3 : 5))
+const BIG = quick ? 256 * 1024 * 1024 : 1024 * 1024 * 1024
+const BIG_LABEL = quick ? '256 MiB' : '1 GiB'
+const CLIENTS = quick ? 100 : 500
+const IDLE = quick ? 500 : 2000
+const FILES = quick ? 20_000 : 100_000
+const ROUND_TRIPS = quick ? 300 : 1000
+
+const work = mkdtempSync(path.join(option('--work', tmpdir()), 'tor-bench-'))
+chmodSync(work, 0o755)
+const log = (line) => process.stderr.write(`${line}\n`)
+const rows = []
+const notes = []
+const row = (scenario, tor, baseline, baselineValue, unit, rss, extra = {}) =>
+  rows.push({ scenario, tor, baseline, baselineValue, unit, ratio: baselineValue ? tor / baselineValue : null, peakServerRssMiB: rss, ...extra })
+
+const writeRandomFile = (file, size) => {
+  const chunk = Buffer.alloc(1 << 20)
+  for (let i = 0; i < chunk.length; i++) chunk[i] = (i * 2654435761) >>> 24
+  const fd = require_fs.openSync(file, 'w')
+  for (let written = 0; written < size; written += chunk.length) require_fs.writeSync(fd, chunk, 0, Math.min(chunk.length, size - written))
+  require_fs.closeSync(fd)
+}
+import * as require_fs from 'node:fs'
+
+const startTor = async (dir) => {
+  const server = await startProcess(
+    process.execPath,
+    [TOR, 'server', 'start', '--host', '127.0.0.1', '--port', '0', '--dir', dir, '--no-console'],
+    /listening on 127\.0\.0\.1:(\d+)/,
+  )
+  return { ...server, port: Number(server.match[1]), pid: server.child.pid }
+}
+
+const startNaive = async (dir) => {
+  const port = await (await import('./lib/util.js')).freePort()
+  const server = await startProcess(process.execPath, [path.join(ROOT, 'bench/lib/naive-server.mjs'), dir, String(port)], /listening/)
+  return { ...server, port, pid: server.child.pid }
+}
+
+// ---------------------------------------------------------------- transfers
+const transfers = async () => {
+  const serverDir = path.join(work, 'served')
+  const clientDir = path.join(work, 'client')
+  mkdirSync(serverDir, { recursive: true })
+  mkdirSync(path.join(clientDir, 'Uploads'), { recursive: true })
+  log(`writing a ${BIG_LABEL} test file`)
+  const big = path.join(serverDir, 'big.bin')
+  writeRandomFile(big, BIG)
+  linkSync(big, path.join(clientDir, 'Uploads', 'up.bin'))
+  const pub = preparePub(work)
+  linkSync(big, path.join(pub, 'big.bin'))
+  const out = path.join(work, 'out.bin')
+
+  const tor = await startTor(serverDir)
+  const peers = [socatPeer(work), rawNodePeer(work), vsftpdPeer(work), pyftpdlibPeer(work)]
+  for (const peer of peers.filter((p) => p.missing)) notes.push(`${peer.name}: ${peer.missing}; its rows are missing`)
+  const live = peers.filter((p) => !p.missing)
+
+  for (const direction of ['download', 'upload']) {
+    const times = { tor: [] }
+    for (const peer of live) times[peer.name] = []
+    resetPeakRss(tor.pid)
+    for (let run = 0; run < RUNS; run++) {
+      log(`${direction} ${BIG_LABEL}: run ${run + 1} of ${RUNS}`)
+      // tor first, then each baseline, in turn: noise lands on every column alike.
+      rmSync(path.join(clientDir, 'Downloads', 'big.bin'), { force: true })
+      if (direction === 'download') {
+        times.tor.push(await timed(process.execPath, [TOR, 'client', 'download', 'big.bin', '--port', String(tor.port), '--dir', clientDir]))
+      } else {
+        times.tor.push(await timed(process.execPath, [TOR, 'client', 'upload', 'up.bin', '--port', String(tor.port), '--dir', clientDir]))
+        rmSync(path.join(serverDir, 'up.bin'), { force: true })
+      }
+      for (const peer of live) {
+        rmSync(out, { force: true })
+        try {
+          times[peer.name].push(direction === 'download' ? await peer.download(big, out, pub) : await peer.upload(big, out, pub))
+        } catch (error) {
+          notes.push(`${peer.name} ${direction} failed: ${error.message}`)
+          live.splice(live.indexOf(peer), 1)
+        }
+        rmSync(path.join(pub, `uploaded-${peer.name}.bin`), { force: true })
+      }
+    }
+    rmSync(out, { force: true })
+    const rss = peakRssMiB(tor.pid)
+    const torMedian = median(times.tor)
+    for (const peer of peers.filter((p) => !p.missing && times[p.name].length)) {
+      const label = peer.name === 'vsftpd' || peer.name === 'pyftpdlib' ? `${peer.name}+curl` : peer.name
+      row(`${direction} ${BIG_LABEL}`, torMedian, label, median(times[peer.name]), 'ms', rss, { samples: { tor: times.tor, baseline: times[peer.name] } })
+    }
+  }
+  for (const peer of live) await peer.stop?.()
+  await tor.stop()
+  rmSync(serverDir, { recursive: true, force: true })
+  rmSync(clientDir, { recursive: true, force: true })
+  rmSync(path.dirname(pub), { recursive: true, force: true })
+}
+
+// ---------------------------------------------------------------- many clients
+const manyClients = async (server, count) => {
+  const latencies = { show: [], download: [] }
+  let failures = 0
+  const started = performance.now()
+  await Promise.all(
+    Array.from({ length: count }, async () => {
+      try {
+        const c = await LoadClient.connect(server.port)
+        latencies.show.push((await c.command('show')).ms)
+        latencies.download.push((await c.command('download', 'one-mib.bin')).ms)
+        await c.command('exit')
+        c.destroy()
+      } catch {
+        failures++
+      }
+    }),
+  )
+  return { totalMs: performance.now() - started, failures, latencies }
+}
+
+const concurrency = async () => {
+  const dir = path.join(work, 'concurrency')
+  mkdirSync(dir, { recursive: true })
+  writeRandomFile(path.join(dir, 'one-mib.bin'), 1 << 20)
+  for (let i = 0; i < 20; i++) writeFileSync(path.join(dir, `note-${i}.txt`), `note ${i}\n`)
+  const tor = await startTor(dir)
+  const naive = await startNaive(dir)
+  const results = { tor: [], naive: [] }
+  resetPeakRss(tor.pid)
+  for (let run = 0; run < Math.min(RUNS, 3); run++) {
+    log(`${CLIENTS} clients at once: run ${run + 1}`)
+    results.tor.push(await manyClients(tor, CLIENTS))
+    results.naive.push(await manyClients(naive, CLIENTS))
+  }
+  const rss = peakRssMiB(tor.pid)
+  const summary = (rs) => ({
+    totalMs: median(rs.map((r) => r.totalMs)),
+    failures: rs.reduce((n, r) => n + r.failures, 0),
+    p50: percentile(rs.flatMap((r) => [...r.latencies.show, ...r.latencies.download]), 50),
+    p99: percentile(rs.flatMap((r) => [...r.latencies.show, ...r.latencies.download]), 99),
+  })
+  const t = summary(results.tor)
+  const n = summary(results.naive)
+  row(`${CLIENTS} clients: show + 1 MiB download + exit (total)`, t.totalMs, 'bare node server', n.totalMs, 'ms', rss, { failures: t.failures, baselineFailures: n.failures })
+  row(`${CLIENTS} clients: per-command latency p50`, t.p50, 'bare node server', n.p50, 'ms', rss)
+  row(`${CLIENTS} clients: per-command latency p99`, t.p99, 'bare node server', n.p99, 'ms', rss)
+
+  log(`${IDLE} idle sessions`)
+  const idleRss = async (server) => {
+    const before = rssMiB(server.pid)
+    const clients = await Promise.all(Array.from({ length: IDLE }, () => LoadClient.connect(server.port)))
+    // One round trip each: every session exists and has answered.
+    await Promise.all(clients.map((c) => c.command('search', 'nothing-matches')))
+    const after = rssMiB(server.pid)
+    clients.forEach((c) => c.destroy())
+    return { before, after }
+  }
+  const ti = await idleRss(tor)
+  const ni = await idleRss(naive)
+  row(`${IDLE} idle sessions: server RSS`, ti.after, 'bare node server', ni.after, 'MiB', ti.after, { rssBeforeMiB: ti.before, baselineRssBeforeMiB: ni.before })
+  await tor.stop()
+  await naive.stop()
+}
+
+// ---------------------------------------------------------------- listings
+const bigFolder = async () => {
+  const dir = path.join(work, 'many-files')
+  mkdirSync(dir, { recursive: true })
+  log(`creating ${FILES} files`)
+  for (let i = 0; i < FILES; i++) writeFileSync(path.join(dir, `file-${String(i).padStart(6, '0')}.txt`), '')
+  const tor = await startTor(dir)
+  const naive = await startNaive(dir)
+  const measure = async (server, kind, n) => {
+    const c = await LoadClient.connect(server.port)
+    const first = await c.command(kind === 'show' ? 'show' : 'search', 'file-0')
+    const results = []
+    for (let i = 0; i < n; i++) results.push(await c.command(kind, kind === 'search' ? `file-0${String(i % 1000).padStart(3, '0')}` : undefined))
+    c.destroy()
+    return { cold: first.ms, ms: results.map((r) => r.ms), firstMs: results.map((r) => r.firstMs) }
+  }
+  resetPeakRss(tor.pid)
+  for (const kind of ['search', 'show']) {
+    const n = kind === 'show' ? (quick ? 5 : 20) : quick ? 30 : 100
+    log(`${kind} on ${FILES} files`)
+    const t = await measure(tor, kind, n)
+    const b = await measure(naive, kind, n)
+    const rss = peakRssMiB(tor.pid)
+    row(`${kind} on ${FILES} files: p50`, percentile(t.ms, 50), 'bare node server', percentile(b.ms, 50), 'ms', rss, { cold: t.cold, baselineCold: b.cold })
+    row(`${kind} on ${FILES} files: p99`, percentile(t.ms, 99), 'bare node server', percentile(b.ms, 99), 'ms', rss)
+    if (kind === 'show') row(`show on ${FILES} files: first row p50`, percentile(t.firstMs, 50), 'bare node server', percentile(b.firstMs, 50), 'ms', rss)
+  }
+  await tor.stop()
+  await naive.stop()
+  rmSync(dir, { recursive: true, force: true })
+}
+
+// ---------------------------------------------------------------- round trips
+const roundTrips = async () => {
+  const dir = path.join(work, 'round-trips')
+  mkdirSync(dir, { recursive: true })
+  for (let i = 0; i < 20; i++) writeFileSync(path.join(dir, `doc-${i}.txt`), 'x')
+  const tor = await startTor(dir)
+  const naive = await startNaive(dir)
+  const measure = async (server) => {
+    const c = await LoadClient.connect(server.port)
+    const ms = []
+    for (let i = 0; i < ROUND_TRIPS; i++) ms.push((await c.command('search', `doc-${i % 20}`)).ms)
+    c.destroy()
+    return ms
+  }
+  log(`${ROUND_TRIPS} sequential searches`)
+  const t = await measure(tor)
+  const b = await measure(naive)
+  row(`${ROUND_TRIPS} sequential searches: p50`, percentile(t, 50), 'bare node server', percentile(b, 50), 'ms', peakRssMiB(tor.pid))
+  row(`${ROUND_TRIPS} sequential searches: p99`, percentile(t, 99), 'bare node server', percentile(b, 99), 'ms', peakRssMiB(tor.pid))
+  await tor.stop()
+  await naive.stop()
+}
+
+// ---------------------------------------------------------------- report
+const fmt = (value, unit) => (value === null || Number.isNaN(value) ? '-' : unit === 'ms' ? (value >= 100 ? `${Math.round(value)} ms` : `${value.toFixed(2)} ms`) : `${value.toFixed(1)} ${unit}`)
+
+const report = () => {
+  const table = [['scenario', 'tor (median)', 'baseline', 'baseline (median)', 'ratio', 'peak server RSS']]
+  for (const r of rows) {
+    table.push([r.scenario, fmt(r.tor, r.unit), r.baseline, fmt(r.baselineValue, r.unit), r.ratio === null ? '-' : `${r.ratio.toFixed(2)}x`, `${r.peakServerRssMiB.toFixed(0)} MiB`])
+  }
+  const widths = table[0].map((_, i) => Math.max(...table.map((cells) => cells[i].length)))
+  const lines = table.map((cells) => cells.map((c, i) => (i === 0 || i === 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '))
+  lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '))
+  console.log(lines.join('\n'))
+  for (const note of notes) console.log(`note: ${note}`)
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-')
+  const result = { date: new Date().toISOString(), quick, runs: RUNS, node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model, rows, notes }
+  mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true })
+  writeFileSync(path.join(ROOT, 'bench/results', `${stamp}${quick ? '-quick' : ''}.json`), `${JSON.stringify(result, null, 2)}\n`)
+  writeFileSync(path.join(ROOT, 'bench/results', `latest${quick ? '-quick' : ''}.json`), `${JSON.stringify(result, null, 2)}\n`)
+}
+
+const only = option('--only', 'transfers,concurrency,listing,roundtrips').split(',')
+try {
+  if (only.includes('transfers')) await transfers()
+  if (only.includes('concurrency')) await concurrency()
+  if (only.includes('listing')) await bigFolder()
+  if (only.includes('roundtrips')) await roundTrips()
+  report()
+} finally {
+  rmSync(work, { recursive: true, force: true })
+}
