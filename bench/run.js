@@ -103,7 +103,7 @@ const transfers = async () => {
     rmSync(out, { force: true })
     const rss = peakRssMiB(tor.pid)
     const torMedian = median(times.tor)
-    for (const peer of peers.filter((p) => !p.missing && times[p.name].length)) {
+    for (const peer of peers.filter((p) => !p.missing && times[p.name]?.length)) {
       const label = peer.name === 'vsftpd' || peer.name === 'pyftpdlib' ? `${peer.name}+curl` : peer.name
       row(`${direction} ${BIG_LABEL}`, torMedian, label, median(times[peer.name]), 'ms', rss, { samples: { tor: times.tor, baseline: times[peer.name] } })
     }

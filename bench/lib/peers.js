@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs'
 import * as path from 'node:path'
 import { freePort, has, startProcess, timed } from './util.js'
 
@@ -10,7 +10,7 @@ import { freePort, has, startProcess, timed } from './util.js'
 
 const RAW_NODE_SERVER = `
 import net from 'node:net'; import fs from 'node:fs'; import { pipeline } from 'node:stream/promises'
-const [mode, file, port] = process.argv.slice(1)
+const [mode, file, port] = process.argv.slice(2)
 const server = net.createServer(async (socket) => {
   if (mode === 'send') await pipeline(fs.createReadStream(file, { highWaterMark: 1 << 20 }), socket)
   else await pipeline(socket, fs.createWriteStream(file, { highWaterMark: 1 << 20 }))
@@ -19,7 +19,7 @@ server.listen(Number(port), '127.0.0.1', () => console.log('ready'))
 `
 const RAW_NODE_CLIENT = `
 import net from 'node:net'; import fs from 'node:fs'; import { pipeline } from 'node:stream/promises'
-const [mode, file, port] = process.argv.slice(1)
+const [mode, file, port] = process.argv.slice(2)
 const socket = net.connect(Number(port), '127.0.0.1')
 if (mode === 'receive') await pipeline(socket, fs.createWriteStream(file, { highWaterMark: 1 << 20 }))
 else await pipeline(fs.createReadStream(file, { highWaterMark: 1 << 20 }), socket)
@@ -150,6 +150,7 @@ export const waitForPort = async (port) => {
 
 export const preparePub = (work) => {
   const pub = path.join(work, 'ftp', 'pub')
-  mkdirSync(pub, { recursive: true, mode: 0o777 })
+  mkdirSync(pub, { recursive: true })
+  chmodSync(pub, 0o777) // anonymous FTP uploads write here as the ftp user
   return pub
 }

@@ -36,7 +36,8 @@ export const timed = (command, args, options = {}) =>
 /** Starts a long-running process and resolves once `ready` matches its output. */
 export const startProcess = (command, args, ready, options = {}) =>
   new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], ...options })
+    // Its own process group, so stopping it stops what it started (vsftpd under sh, say).
+    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true, ...options })
     let out = ''
     const onData = (d) => {
       out += d
@@ -58,7 +59,11 @@ export const stopProcess = (child) =>
     if (child.exitCode !== null || child.signalCode !== null) return resolve()
     child.removeAllListeners('close')
     child.once('close', () => resolve())
-    child.kill('SIGTERM')
+    try {
+      process.kill(-child.pid, 'SIGTERM')
+    } catch {
+      child.kill('SIGTERM')
+    }
   })
 
 /** Peak resident memory of a process since the last reset, in MiB (Linux /proc). */

@@ -1,3 +1,4 @@
+import { createReadStream } from 'node:fs'
 import * as Effect from 'effect/Effect'
 import * as Exit from 'effect/Exit'
 import * as Scope from 'effect/Scope'
@@ -84,11 +85,13 @@ export const createSessionLogic = (ports: SessionPorts, env: SessionEnvironment)
       yield* Effect.addFinalizer(() => Scope.close(staged.scope, Exit.void))
       const started = Date.now()
       if (transfer.size === 0) return { bytes: 0, durationMs: 0 }
-      const source = staged.file.handle.createReadStream({
+      // The descriptor belongs to the staged scope (closed by the finalizer above), not to the stream.
+      const source = createReadStream('', {
+        fd: staged.file.fd,
         start: 0,
         end: transfer.size - 1,
         highWaterMark: chunkFor(transfer.size),
-        autoClose: true,
+        autoClose: false,
       })
       yield* Effect.tryPromise({
         try: () => port.connection.sendPayload(source, signal),

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto'
+import * as fsCallback from 'node:fs'
 import { constants as fsConstants, createWriteStream, type Stats, type WriteStream } from 'node:fs'
+import { promisify } from 'node:util'
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import * as Effect from 'effect/Effect'
@@ -69,15 +71,20 @@ const isMissing = (error: unknown): boolean => {
 export const toEntry = (name: string, stats: Stats): FileEntry => ({ name, size: stats.size, mtimeMs: stats.mtimeMs })
 
 export interface OpenedFile {
-  readonly handle: fs.FileHandle
+  /** A plain descriptor: callback-based read streams over it are faster than FileHandle streams. */
+  readonly fd: number
   readonly size: number
   readonly mtimeMs: number
 }
 
+const openFd = promisify(fsCallback.open)
+const closeFd = promisify(fsCallback.close)
+const fstatFd = promisify(fsCallback.fstat)
+
 /**
  * Opens a served file for reading, in the current scope. The size is taken from
- * the open handle, so it is the size of exactly the bytes that will be sent even
- * if an upload replaces the name meanwhile.
+ * the open descriptor, so it is the size of exactly the bytes that will be sent
+ * even if an upload replaces the name meanwhile.
  */
 export const openForReading = (
   folder: ServedFolder,
@@ -86,16 +93,16 @@ export const openForReading = (
   Effect.gen(function* () {
     const served = yield* Effect.tryPromise({ try: () => statServed(folder, name), catch: storageFailure(`stat ${name}`) })
     if (served === undefined) return yield* Effect.fail(new FileNotFound({ name }))
-    const handle = yield* Effect.acquireRelease(
+    const fd = yield* Effect.acquireRelease(
       Effect.tryPromise({
-        try: () => fs.open(path.join(folder.root, name), fsConstants.O_RDONLY),
+        try: () => openFd(path.join(folder.root, name), fsConstants.O_RDONLY),
         catch: (cause) => (isMissing(cause) ? new FileNotFound({ name }) : storageFailure(`open ${name}`)(cause)),
       }),
-      (handle) => Effect.promise(() => handle.close().catch(() => undefined)),
+      (fd) => Effect.promise(() => closeFd(fd).catch(() => undefined)),
     )
-    const stats = yield* Effect.tryPromise({ try: () => handle.stat(), catch: storageFailure(`stat ${name}`) })
+    const stats = yield* Effect.tryPromise({ try: () => fstatFd(fd), catch: storageFailure(`stat ${name}`) })
     if (!stats.isFile()) return yield* Effect.fail(new FileNotFound({ name }))
-    return { handle, size: stats.size, mtimeMs: stats.mtimeMs }
+    return { fd, size: stats.size, mtimeMs: stats.mtimeMs }
   })
 
 export interface UploadTarget {
