@@ -1,11 +1,12 @@
-import { createReadStream, writeSync } from 'node:fs'
+import { writeSync } from 'node:fs'
+import { open } from 'node:fs/promises'
 import * as net from 'node:net'
-import { pipeline } from 'node:stream/promises'
 import * as Effect from 'effect/Effect'
 import type * as Scope from 'effect/Scope'
-import { ConnectionFailed, PeerClosed, StorageFailure, TransferIncomplete } from '../errors.js'
+import { ConnectionFailed, StorageFailure, TransferIncomplete } from '../errors.js'
 import type { LineResult } from '../machines/session-rules.js'
 import { LineReader } from './line-reader.js'
+import { sendFromFd } from './send-from-fd.js'
 
 export const RECEIVE_BUFFER_BYTES = 1 << 20
 const SEND_CHUNK_BYTES = 1 << 20
@@ -104,20 +105,21 @@ export class ClientConnection {
   /** Sends exactly `size` bytes of the file at `path`, without ending the connection. */
   async sendFromFile(path: string, size: number, signal?: AbortSignal): Promise<void> {
     this.payloadBytes = 0
-    if (size === 0) return
-    const source = createReadStream(path, { start: 0, end: size - 1, highWaterMark: SEND_CHUNK_BYTES })
-    const timer = setInterval(() => (this.payloadBytes = source.bytesRead), 100)
+    const handle = await open(path, 'r').catch((cause) => {
+      throw new StorageFailure({ operation: `open ${path}`, cause })
+    })
     try {
-      await pipeline(source, this.socket, { end: false, signal })
-    } catch (cause) {
-      throw this.lines.ended ? new PeerClosed({ during: 'upload' }) : new StorageFailure({ operation: 'read the upload', cause })
-    } finally {
-      clearInterval(timer)
-      this.payloadBytes = source.bytesRead
-    }
-    if (source.bytesRead !== size) {
+      await sendFromFd(this.socket, handle.fd, size, {
+        chunkBytes: SEND_CHUNK_BYTES,
+        signal,
+        onBytes: (sent) => (this.payloadBytes = sent),
+      })
+    } catch (error) {
+      // Part of the payload may be on the wire: the connection cannot be used any more.
       this.socket.destroy()
-      throw new TransferIncomplete({ expected: size, received: source.bytesRead })
+      throw error
+    } finally {
+      await handle.close()
     }
   }
 

@@ -1,9 +1,9 @@
 import type { Socket } from 'node:net'
-import type { Readable, Writable } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
+import type { Writable } from 'node:stream'
 import { PeerClosed } from '../errors.js'
 import type { LineResult } from '../machines/session-rules.js'
 import { LineReader } from './line-reader.js'
+import { sendFromFd } from './send-from-fd.js'
 
 type PayloadTarget = {
   sink: Writable | undefined // undefined: drop the bytes (the sink already failed)
@@ -81,9 +81,9 @@ export class Connection {
     })
   }
 
-  /** Sends `source` to the client without ending the connection. */
-  sendPayload(source: Readable, signal?: AbortSignal): Promise<void> {
-    return pipeline(source, this.socket, { end: false, signal })
+  /** Sends `size` bytes of the open file `fd` to the client, without ending the connection. */
+  sendPayload(fd: number, size: number, chunkBytes: number, signal?: AbortSignal): Promise<void> {
+    return sendFromFd(this.socket, fd, size, { chunkBytes, signal })
   }
 
   write(lines: readonly string[]): void {

@@ -1,4 +1,3 @@
-import { createReadStream } from 'node:fs'
 import * as Effect from 'effect/Effect'
 import * as Exit from 'effect/Exit'
 import * as Scope from 'effect/Scope'
@@ -85,21 +84,14 @@ export const createSessionLogic = (ports: SessionPorts, env: SessionEnvironment)
       yield* Effect.addFinalizer(() => Scope.close(staged.scope, Exit.void))
       const started = Date.now()
       if (transfer.size === 0) return { bytes: 0, durationMs: 0 }
-      // The descriptor belongs to the staged scope (closed by the finalizer above), not to the stream.
-      const source = createReadStream('', {
-        fd: staged.file.fd,
-        start: 0,
-        end: transfer.size - 1,
-        highWaterMark: chunkFor(transfer.size),
-        autoClose: false,
-      })
+      // The descriptor belongs to the staged scope, closed by the finalizer above.
       yield* Effect.tryPromise({
-        try: () => port.connection.sendPayload(source, signal),
-        catch: (cause) => new StorageFailure({ operation: `send ${transfer.name}`, cause }),
+        try: () => port.connection.sendPayload(staged.file.fd, transfer.size, chunkFor(transfer.size), signal),
+        catch: (cause) =>
+          typeof cause === 'object' && cause !== null && '_tag' in cause
+            ? (cause as TransferIncomplete)
+            : new StorageFailure({ operation: `send ${transfer.name}`, cause }),
       })
-      if (source.bytesRead !== transfer.size) {
-        return yield* Effect.fail(new TransferIncomplete({ expected: transfer.size, received: source.bytesRead }))
-      }
       return { bytes: transfer.size, durationMs: Date.now() - started }
     }).pipe(Effect.scoped)
 
