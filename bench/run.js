@@ -173,11 +173,16 @@ const concurrency = async () => {
     clients.forEach((c) => c.destroy())
     return { before, after }
   }
-  const ti = await idleRss(tor)
-  const ni = await idleRss(naive)
-  row(`${IDLE} idle sessions: server RSS`, ti.after, 'bare node server', ni.after, 'MiB', ti.after, { rssBeforeMiB: ti.before, baselineRssBeforeMiB: ni.before })
   await tor.stop()
   await naive.stop()
+  // Fresh servers: memory a process took for earlier scenarios is not given back, and is not the sessions' cost.
+  const freshTor = await startTor(dir)
+  const freshNaive = await startNaive(dir)
+  const ti = await idleRss(freshTor)
+  const ni = await idleRss(freshNaive)
+  row(`${IDLE} idle sessions: server RSS`, ti.after, 'bare node server', ni.after, 'MiB', ti.after, { rssBeforeMiB: ti.before, baselineRssBeforeMiB: ni.before })
+  await freshTor.stop()
+  await freshNaive.stop()
 }
 
 // ---------------------------------------------------------------- listings
