@@ -81,23 +81,28 @@ const transfers = async () => {
     resetPeakRss(tor.pid)
     for (let run = 0; run < RUNS; run++) {
       log(`${direction} ${BIG_LABEL}: run ${run + 1} of ${RUNS}`)
-      // tor first, then each baseline, in turn: noise lands on every column alike.
-      rmSync(path.join(clientDir, 'Downloads', 'big.bin'), { force: true })
-      if (direction === 'download') {
-        times.tor.push(await timed(process.execPath, [TOR, 'client', 'download', 'big.bin', '--port', String(tor.port), '--dir', clientDir]))
-      } else {
-        times.tor.push(await timed(process.execPath, [TOR, 'client', 'upload', 'up.bin', '--port', String(tor.port), '--dir', clientDir]))
-        rmSync(path.join(serverDir, 'up.bin'), { force: true })
-      }
-      for (const peer of live) {
+      // Everyone in turn, starting one further each run: the writeback of the previous 1 GiB and
+      // other noise land on every column alike.
+      const contenders = [{ name: 'tor' }, ...live]
+      const order = contenders.map((_, i) => contenders[(i + run) % contenders.length])
+      for (const contender of order) {
         rmSync(out, { force: true })
+        rmSync(path.join(clientDir, 'Downloads', 'big.bin'), { force: true })
         try {
-          times[peer.name].push(direction === 'download' ? await peer.download(big, out, pub) : await peer.upload(big, out, pub))
+          if (contender.name === 'tor' && direction === 'download') {
+            times.tor.push(await timed(process.execPath, [TOR, 'client', 'download', 'big.bin', '--port', String(tor.port), '--dir', clientDir]))
+          } else if (contender.name === 'tor') {
+            times.tor.push(await timed(process.execPath, [TOR, 'client', 'upload', 'up.bin', '--port', String(tor.port), '--dir', clientDir]))
+            rmSync(path.join(serverDir, 'up.bin'), { force: true })
+          } else {
+            times[contender.name].push(direction === 'download' ? await contender.download(big, out, pub) : await contender.upload(big, out, pub))
+            rmSync(path.join(pub, `uploaded-${contender.name}.bin`), { force: true })
+          }
         } catch (error) {
-          notes.push(`${peer.name} ${direction} failed: ${error.message}`)
-          live.splice(live.indexOf(peer), 1)
+          if (contender.name === 'tor') throw error
+          notes.push(`${contender.name} ${direction} failed: ${error.message}`)
+          live.splice(live.indexOf(contender), 1)
         }
-        rmSync(path.join(pub, `uploaded-${peer.name}.bin`), { force: true })
       }
     }
     rmSync(out, { force: true })

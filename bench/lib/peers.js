@@ -14,6 +14,7 @@ const [mode, file, port] = process.argv.slice(2)
 const server = net.createServer(async (socket) => {
   if (mode === 'send') await pipeline(fs.createReadStream(file, { highWaterMark: 1 << 20 }), socket)
   else await pipeline(socket, fs.createWriteStream(file, { highWaterMark: 1 << 20 }))
+  process.exit(0)
 })
 server.listen(Number(port), '127.0.0.1', () => console.log('ready'))
 `
@@ -24,6 +25,13 @@ const socket = net.connect(Number(port), '127.0.0.1')
 if (mode === 'receive') await pipeline(socket, fs.createWriteStream(file, { highWaterMark: 1 << 20 }))
 else await pipeline(fs.createReadStream(file, { highWaterMark: 1 << 20 }), socket)
 `
+
+const exited = (child) =>
+  new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve()
+    child.removeAllListeners('close')
+    child.once('close', () => resolve())
+  })
 
 export const socatPeer = (work) => {
   if (!has('socat')) return { name: 'socat', missing: 'not installed (apt-get install socat)' }
@@ -41,9 +49,12 @@ export const socatPeer = (work) => {
       const port = await freePort()
       const server = await startProcess('sh', ['-c', `socat -u -b 1048576 TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr CREATE:${out} & sleep 0.05; echo ready; wait`], /ready/)
       await waitForPort(port)
-      const ms = await timed('socat', ['-u', '-b', '1048576', `FILE:${file}`, `TCP:127.0.0.1:${port}`])
-      await server.stop()
-      return ms
+      // Until the receiving side has written everything and exited, as tor's `end` and FTP's 226 mean.
+      const stored = exited(server.child)
+      const started = performance.now()
+      await timed('socat', ['-u', '-b', '1048576', `FILE:${file}`, `TCP:127.0.0.1:${port}`])
+      await stored
+      return performance.now() - started
     },
   }
 }
@@ -65,9 +76,11 @@ export const rawNodePeer = (work) => {
     async upload(file, out) {
       const port = await freePort()
       const s = await startProcess(process.execPath, [server, 'receive', out, String(port)], /ready/)
-      const ms = await timed(process.execPath, [client, 'send', file, String(port)])
-      await s.stop()
-      return ms
+      const stored = exited(s.child)
+      const started = performance.now()
+      await timed(process.execPath, [client, 'send', file, String(port)])
+      await stored
+      return performance.now() - started
     },
   }
 }
