@@ -1,8 +1,5 @@
 import { Command, Flags } from '@oclif/core'
-import { combineInspectors, startStatelyInspector } from '../../actors/inspector.js'
-import { startServer } from '../../actors/server-runtime.js'
-import { createTraceRecorder } from '../../actors/trace-recorder.js'
-import { attachConsole } from '../../cli/admin-console.js'
+import { serve } from '../../cli/serve.js'
 import { parseByteSize } from '../../cli/sizes.js'
 import { isTorError } from '../../errors.js'
 
@@ -14,6 +11,7 @@ export default class ServerStart extends Command {
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --port 9000 --dir /srv/shared',
     '<%= config.bin %> <%= command.id %> --host 127.0.0.1 --no-console',
+    '<%= config.bin %> <%= command.id %> --trace-dir traces --inspect',
   ]
 
   static override flags = {
@@ -31,43 +29,18 @@ export default class ServerStart extends Command {
     const { flags } = await this.parse(ServerStart)
     const maxUploadBytes = parseByteSize(flags['max-upload'])
     if (maxUploadBytes === undefined) this.error(`--max-upload: not a size: ${flags['max-upload']}`, { exit: 2 })
-    let print = (line: string) => this.log(line)
-    const recorder = flags['trace-dir'] ? createTraceRecorder(flags['trace-dir']) : undefined
-    const inspector = flags.inspect ? await startStatelyInspector(flags['inspect-port']) : undefined
-    const server = await startServer({
+    const options = {
       host: flags.host,
       port: flags.port,
       dir: flags.dir,
       maxUploadBytes,
-      log: (line) => print(`${new Date().toISOString()} ${line}`),
-      answer: (line) => print(line),
-      clear: () => process.stdout.write('\x1b[2J\x1b[3J\x1b[H'),
-      inspect: combineInspectors(recorder?.inspect, inspector?.inspect),
-    }).catch((error: unknown) => this.error(isTorError(error) ? error.message : String(error), { exit: 1 }))
-
-    // Before announcing the server: a signal right after the announcement must stop it cleanly.
-    const stop = () => server.shutdown()
-    process.once('SIGINT', stop)
-    process.once('SIGTERM', stop)
-    this.log(`Tor-Server listening on ${server.host}:${server.port}, serving ${server.root}`)
-    if (recorder) this.log(`Recording one session trace per client in ${flags['trace-dir']}`)
-    if (inspector) this.log(`Inspector: open ${inspector.url} in a browser to watch the machines live`)
-    if (flags.console) {
-      const plain = print
-      this.log('Admin console ready: type help for the commands.')
-      const console = attachConsole(server, process.stdin, process.stdout, (line) => this.log(line))
-      print = (line) => console.print(line)
-      void server.stopped.then(() => {
-        console.close()
-        print = plain
-      })
+      console: flags.console,
+      traceDir: flags['trace-dir'],
+      inspectPort: flags.inspect ? flags['inspect-port'] : undefined,
     }
-    await server.stopped
-    process.off('SIGINT', stop)
-    process.off('SIGTERM', stop)
-    recorder?.close()
-    inspector?.stop()
-    this.log('Tor-Server stopped.')
+    await serve(options, (line) => this.log(line)).catch((error: unknown) =>
+      this.error(isTorError(error) ? error.message : String(error), { exit: 1 }),
+    )
     // stdin may still hold the event loop open (a terminal or a pipe nobody closes).
     process.exit(0)
   }

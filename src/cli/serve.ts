@@ -1,0 +1,61 @@
+import { combineInspectors, startStatelyInspector } from '../actors/inspector.js'
+import { startServer } from '../actors/server-runtime.js'
+import { createTraceRecorder } from '../actors/trace-recorder.js'
+import { attachConsole } from './admin-console.js'
+
+export interface ServeOptions {
+  readonly host: string
+  readonly port: number
+  readonly dir: string
+  readonly maxUploadBytes: number
+  readonly console: boolean
+  readonly traceDir?: string
+  readonly inspectPort?: number
+}
+
+/**
+ * `tor server start`: the server, its log on stdout, the admin console on stdin,
+ * optional trace recording and inspector, and a clean stop on SIGINT/SIGTERM.
+ * Resolves once the server has stopped and released everything.
+ */
+export const serve = async (options: ServeOptions, say: (line: string) => void): Promise<void> => {
+  let print = say
+  const recorder = options.traceDir ? createTraceRecorder(options.traceDir) : undefined
+  const inspector = options.inspectPort === undefined ? undefined : await startStatelyInspector(options.inspectPort)
+  const server = await startServer({
+    host: options.host,
+    port: options.port,
+    dir: options.dir,
+    maxUploadBytes: options.maxUploadBytes,
+    log: (line) => print(`${new Date().toISOString()} ${line}`),
+    answer: (line) => print(line),
+    clear: () => process.stdout.write('\x1b[2J\x1b[3J\x1b[H'),
+    inspect: combineInspectors(recorder?.inspect, inspector?.inspect),
+  }).catch((error: unknown) => {
+    inspector?.stop()
+    throw error
+  })
+
+  // Before announcing the server: a signal right after the announcement must stop it cleanly.
+  const stop = () => server.shutdown()
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+  say(`Tor-Server listening on ${server.host}:${server.port}, serving ${server.root}`)
+  if (recorder) say(`Recording one session trace per client in ${options.traceDir}`)
+  if (inspector) say(`Inspector: open ${inspector.url} in a browser to watch the machines live`)
+  if (options.console) {
+    say('Admin console ready: type help for the commands.')
+    const adminConsole = attachConsole(server, process.stdin, process.stdout, say)
+    print = (line) => adminConsole.print(line)
+    void server.stopped.then(() => {
+      adminConsole.close()
+      print = say
+    })
+  }
+  await server.stopped
+  process.off('SIGINT', stop)
+  process.off('SIGTERM', stop)
+  recorder?.close()
+  inspector?.stop()
+  say('Tor-Server stopped.')
+}
