@@ -36,10 +36,15 @@ const commonAncestor = (a: AnyStateNode, b: AnyStateNode): string[] => {
 export const toMermaid = (machine: AnyStateMachine): string => {
   const graph = toDirectedGraph(machine)
   const edgesByScope = new Map<string, DirectedGraphEdge[]>()
+  const add = (edge: Pick<DirectedGraphEdge, 'source' | 'target' | 'transition'>) => {
+    const scope = commonAncestor(edge.source, edge.target).join('.')
+    edgesByScope.set(scope, [...(edgesByScope.get(scope) ?? []), edge as DirectedGraphEdge])
+  }
   const collect = (node: DirectedGraphNode) => {
-    for (const edge of node.edges) {
-      const scope = commonAncestor(edge.source, edge.target).join('.')
-      edgesByScope.set(scope, [...(edgesByScope.get(scope) ?? []), edge])
+    node.edges.forEach(add)
+    // xstate/graph leaves out eventless (`always`) transitions; they are part of the machine all the same.
+    for (const transition of node.stateNode.always ?? []) {
+      for (const target of transition.target ?? []) add({ source: node.stateNode, target, transition })
     }
     node.children.forEach(collect)
   }
