@@ -66,6 +66,17 @@ export const clientSessionMachine = setup({
     send: (_, _params: { line: string }) => notProvided('send')(),
     closeConnection: notProvided('closeConnection'),
     recordError: assign({ outcome: ({ event }) => errorOutcome((event as { error?: unknown }).error) }),
+    recordTransfer: assign(
+      ({ context }, params: { direction: 'download' | 'upload'; report: { bytes: number; durationMs: number } }) => ({
+        outcome: {
+          ok: true,
+          kind: 'transferred',
+          direction: params.direction,
+          name: (context.command as { name: string }).name,
+          ...params.report,
+        } satisfies ClientOutcome,
+      }),
+    ),
   },
   guards: {
     replyIs: (_, params: { line: LineResult; expected: string }) => text(params.line) === params.expected,
@@ -214,15 +225,7 @@ export const clientSessionMachine = setup({
             input: ({ context }) => ({ name: (context.command as { name: string }).name, size: context.size! }),
             onDone: {
               target: '#clientSession.ready',
-              actions: assign({
-                outcome: ({ context, event }) => ({
-                  ok: true,
-                  kind: 'transferred',
-                  direction: 'download',
-                  name: (context.command as { name: string }).name,
-                  ...event.output,
-                }),
-              }),
+              actions: { type: 'recordTransfer', params: ({ event }) => ({ direction: 'download' as const, report: event.output }) },
             },
             onError: { target: '#clientSession.closed', actions: 'recordError' },
           },
@@ -239,15 +242,7 @@ export const clientSessionMachine = setup({
                 input: ({ context }) => ({ name: (context.command as { name: string }).name, size: context.size! }),
                 onDone: {
                   target: 'awaitingStored',
-                  actions: assign({
-                    outcome: ({ context, event }) => ({
-                      ok: true,
-                      kind: 'transferred',
-                      direction: 'upload',
-                      name: (context.command as { name: string }).name,
-                      ...event.output,
-                    }),
-                  }),
+                  actions: { type: 'recordTransfer', params: ({ event }) => ({ direction: 'upload' as const, report: event.output }) },
                 },
                 onError: { target: '#clientSession.closed', actions: 'recordError' },
               },
