@@ -99,7 +99,9 @@ export const runShell = async (client: TorClient, dir: string, io: ShellIO): Pro
       await run(command)
       if (command.verb === 'exit') break
     } catch (error) {
-      io.printError(error instanceof CommandFailed ? error.message : String(error))
+      // A plain "connection closed" is said below in a person's words.
+      const closed = error instanceof CommandFailed && error.code === 'TOR_ERR_PEER_CLOSED'
+      if (!closed) io.printError(error instanceof CommandFailed ? error.message : String(error))
     }
     if (!client.connected) {
       io.printError('The server closed the connection.')

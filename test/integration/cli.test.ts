@@ -121,6 +121,18 @@ describe('tor client connect (interactive prompt)', () => {
     expect(await readFile(path.join(t.dir, 'mine.txt'), 'utf8')).toBe('from the shell')
   })
 
+  it('says the server closed the connection, and exits 1, when the server goes away', async () => {
+    const own = await startTestServer()
+    await writeFile(path.join(own.dir, 'x.txt'), 'x')
+    const client = TorProcess.start(['client', 'connect', '--port', String(own.server.port), '--dir', path.join(cwd, 'gone')], cwd)
+    client.send('show')
+    await client.waitFor(/1 file, 1 B/)
+    await own.stop()
+    client.send('show')
+    expect(await client.exited).toBe(1)
+    expect(client.stderr.trim()).toBe('The server closed the connection.')
+  })
+
   it('says exit to the server when its input ends', async () => {
     const r = await tor(['client', 'connect', '--port', String(t.server.port), '--dir', path.join(cwd, 'shell')], { cwd, input: 'show\n' })
     expect(r.code).toBe(0)
