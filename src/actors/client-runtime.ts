@@ -4,12 +4,13 @@ import * as Effect from 'effect/Effect'
 import * as Exit from 'effect/Exit'
 import * as Scope from 'effect/Scope'
 import { createActor, type Actor } from 'xstate'
-import { ConnectionFailed, StorageFailure } from '../errors.js'
+import { StorageFailure } from '../errors.js'
 import type { ClientOutcome, ClientSessionMachine } from '../machines/client-session.js'
 import { Reply, type Command } from '../protocol/index.js'
 import { ClientConnection } from './client-connection.js'
 import type { Inspect } from './inspector.js'
 import { createClientLogic, type ClientFolders } from './client-session-io.js'
+import { acquireScoped } from './run-effect.js'
 
 export interface ClientOptions {
   readonly host: string
@@ -59,8 +60,7 @@ export class TorClient {
 
   static async connect(options: ClientOptions): Promise<TorClient> {
     const folders = { downloads: path.join(options.dir, 'Downloads'), uploads: path.join(options.dir, 'Uploads') }
-    const scope = Effect.runSync(Scope.make())
-    const opened = await Effect.runPromiseExit(
+    const { value: connection, scope } = await acquireScoped(
       Effect.gen(function* () {
         yield* Effect.forEach(Object.values(folders), (dir) =>
           Effect.tryPromise({
@@ -69,20 +69,10 @@ export class TorClient {
           }),
         )
         return yield* ClientConnection.open(options.host, options.port)
-      }).pipe(Scope.extend(scope)),
+      }),
     )
-    if (Exit.isFailure(opened)) {
-      await Effect.runPromise(Scope.close(scope, opened))
-      throw opened.cause._tag === 'Fail' ? (opened.cause.error as ConnectionFailed | StorageFailure) : new Error(String(opened.cause))
-    }
-    const connection = opened.value
     const actor = createActor(createClientLogic(connection, folders), { inspect: options.inspect }).start()
     return new TorClient(scope, connection, actor, folders)
-  }
-
-  /** The client machine's state, e.g. "ready" or "exit". */
-  get state(): unknown {
-    return this.actor.getSnapshot().value
   }
 
   get connected(): boolean {

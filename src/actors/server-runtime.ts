@@ -4,7 +4,7 @@ import * as Effect from 'effect/Effect'
 import * as Exit from 'effect/Exit'
 import * as Scope from 'effect/Scope'
 import { createActor, fromCallback, type Actor } from 'xstate'
-import { ListenFailed, type StorageFailure } from '../errors.js'
+import { ListenFailed } from '../errors.js'
 import { serverMachine, type ServerMachine } from '../machines/server.js'
 import type { SessionLog } from '../machines/server-session.js'
 import { FolderCatalog } from '../storage/catalog.js'
@@ -12,6 +12,7 @@ import { openServedFolder } from '../storage/folder.js'
 import { Connection } from './connection.js'
 import type { Inspect } from './inspector.js'
 import { formatSessionLog } from './server-log.js'
+import { acquireScoped } from './run-effect.js'
 import { createSessionLogic, SessionPort, type SessionPorts } from './server-session-io.js'
 
 export interface ServerOptions {
@@ -45,21 +46,12 @@ export interface RunningServer {
 
 const listen = (host: string, port: number) =>
   Effect.acquireRelease(
-    Effect.async<{ server: net.Server; sockets: Set<net.Socket> }, ListenFailed>((resume) => {
+    Effect.async<net.Server, ListenFailed>((resume) => {
       const server = net.createServer({ noDelay: true })
-      const sockets = new Set<net.Socket>()
-      server.on('connection', (socket) => {
-        sockets.add(socket)
-        socket.once('close', () => sockets.delete(socket))
-      })
       server.once('error', (cause) => resume(Effect.fail(new ListenFailed({ host, port, cause }))))
-      server.listen({ host, port, backlog: 4096 }, () => resume(Effect.succeed({ server, sockets })))
+      server.listen({ host, port, backlog: 4096 }, () => resume(Effect.succeed(server)))
     }),
-    ({ server, sockets }) =>
-      Effect.async<void>((resume) => {
-        for (const socket of sockets) socket.destroy()
-        server.close(() => resume(Effect.void))
-      }),
+    (server) => Effect.async<void>((resume) => void server.close(() => resume(Effect.void))),
   )
 
 const acquireServer = (options: ServerOptions) =>
@@ -69,10 +61,18 @@ const acquireServer = (options: ServerOptions) =>
       Effect.sync(() => new FolderCatalog(folder)),
       (catalog) => Effect.sync(() => catalog.close()),
     )
-    const { server } = yield* listen(options.host, options.port)
+    const server = yield* listen(options.host, options.port)
     const log = (clientId: string, entry: SessionLog) => options.log(formatSessionLog(clientId, entry))
 
+    // Every accepted connection has a port until its session ends; on shutdown the rest are released
+    // (sockets, staged downloads) before the listener closes, which waits for its connections.
     const ports: SessionPorts = new Map()
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        for (const port of ports.values()) port.release()
+        ports.clear()
+      }),
+    )
     let accepted = 0
     const logic = serverMachine.provide({
       actors: {
@@ -119,13 +119,8 @@ const acquireServer = (options: ServerOptions) =>
 
 /** Opens the folder, listens, and starts the server actor. */
 export const startServer = async (options: ServerOptions): Promise<RunningServer> => {
-  const scope = Effect.runSync(Scope.make())
-  const acquired = await Effect.runPromiseExit(Scope.extend(acquireServer(options), scope))
-  if (Exit.isFailure(acquired)) {
-    await Effect.runPromise(Scope.close(scope, acquired))
-    throw acquired.cause._tag === 'Fail' ? (acquired.cause.error as ListenFailed | StorageFailure) : new Error(String(acquired.cause))
-  }
-  const { actor, address, root } = acquired.value
+  const { value, scope } = await acquireScoped(acquireServer(options))
+  const { actor, address, root } = value
   const done = Effect.runSync(Deferred.make<void>())
   actor.subscribe({
     complete: () => Effect.runSync(Deferred.succeed(done, undefined)),

@@ -2,7 +2,7 @@ import * as Effect from 'effect/Effect'
 import * as Exit from 'effect/Exit'
 import * as Scope from 'effect/Scope'
 import { fromPromise } from 'xstate'
-import { StorageFailure, TransferIncomplete } from '../errors.js'
+import { isTorError, StorageFailure } from '../errors.js'
 import { serverSessionMachine, type SessionLog, type Transfer, type TransferReport } from '../machines/server-session.js'
 import { encodeListingRow, Reply } from '../protocol/index.js'
 import type { FolderCatalog } from '../storage/catalog.js'
@@ -87,10 +87,7 @@ export const createSessionLogic = (ports: SessionPorts, env: SessionEnvironment)
       // The descriptor belongs to the staged scope, closed by the finalizer above.
       yield* Effect.tryPromise({
         try: () => port.connection.sendPayload(staged.file.fd, transfer.size, chunkFor(transfer.size), signal),
-        catch: (cause) =>
-          typeof cause === 'object' && cause !== null && '_tag' in cause
-            ? (cause as TransferIncomplete)
-            : new StorageFailure({ operation: `send ${transfer.name}`, cause }),
+        catch: (cause) => (isTorError(cause) ? cause : new StorageFailure({ operation: `send ${transfer.name}`, cause })),
       })
       return { bytes: transfer.size, durationMs: Date.now() - started }
     }).pipe(Effect.scoped)
@@ -101,10 +98,7 @@ export const createSessionLogic = (ports: SessionPorts, env: SessionEnvironment)
       const target = yield* createUploadTarget(env.folder, transfer.name, chunkFor(transfer.size))
       yield* Effect.tryPromise({
         try: () => port.connection.receivePayload(transfer.size, target.sink),
-        catch: (cause) =>
-          (cause as { _tag?: string })?._tag === 'PeerClosed'
-            ? (cause as StorageFailure)
-            : new StorageFailure({ operation: `write ${transfer.name}`, cause }),
+        catch: (cause) => (isTorError(cause) ? cause : new StorageFailure({ operation: `write ${transfer.name}`, cause })),
       })
       yield* target.commit
       env.catalog.changed(transfer.name)

@@ -1,8 +1,9 @@
+import * as path from 'node:path'
 import { Command } from '@oclif/core'
 import { CommandFailed, TorClient, type ClientOptions, type Success } from '../actors/client-runtime.js'
 import { isTorError } from '../errors.js'
 import type { Command as TftcpCommand } from '../protocol/index.js'
-import { formatBytes, formatDuration, formatRate } from './format.js'
+import { describeTransfer } from './format.js'
 import { createProgressBar } from './progress.js'
 
 /** Base of the one-shot client commands: connect, run one command, say exit, report. */
@@ -21,11 +22,8 @@ export abstract class OneShotClientCommand extends Command {
     throw error
   }
 
-  protected reportTransfer(outcome: Success, where: string): void {
-    if (outcome.kind !== 'transferred') return
-    const verb = outcome.direction === 'download' ? 'Downloaded' : 'Uploaded'
-    this.logToStderr(
-      `${verb} ${outcome.name} (${formatBytes(outcome.bytes)}) ${where} in ${formatDuration(outcome.durationMs)}, ${formatRate(outcome.bytes, outcome.durationMs)}`,
-    )
+  /** One line on stderr; `clientDir` is the --dir flag (downloads are in its Downloads folder). */
+  protected reportTransfer(outcome: Success, clientDir: string): void {
+    if (outcome.kind === 'transferred') this.logToStderr(describeTransfer(outcome, path.join(clientDir, 'Downloads')))
   }
 }

@@ -3,7 +3,7 @@ import * as path from 'node:path'
 import * as readline from 'node:readline'
 import { CommandFailed, type TorClient } from '../actors/client-runtime.js'
 import { parseCommand, type Command } from '../protocol/index.js'
-import { formatBytes, formatDuration, formatListing, formatRate } from './format.js'
+import { describeTransfer, formatListing } from './format.js'
 import { createProgressBar } from './progress.js'
 
 export const SHELL_HELP = [
@@ -67,12 +67,7 @@ export const runShell = async (client: TorClient, dir: string, io: ShellIO): Pro
       const empty = command.verb === 'search' ? `No file name contains "${command.text}".` : 'The server has no files yet.'
       formatListing(outcome.entries, empty).forEach(io.print)
     } else if (outcome.kind === 'transferred') {
-      const where =
-        outcome.direction === 'download' ? `to ${path.join(client.folders.downloads, outcome.name)}` : 'to the server'
-      const verb = outcome.direction === 'download' ? 'Downloaded' : 'Uploaded'
-      io.print(
-        `${verb} ${outcome.name} (${formatBytes(outcome.bytes)}) ${where} in ${formatDuration(outcome.durationMs)}, ${formatRate(outcome.bytes, outcome.durationMs)}`,
-      )
+      io.print(describeTransfer(outcome, client.folders.downloads))
     }
   }
 

@@ -1,3 +1,4 @@
+import * as path from 'node:path'
 import type { FileEntry } from '../protocol/index.js'
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
@@ -39,4 +40,18 @@ export const formatListing = (entries: readonly FileEntry[], emptyMessage = 'No 
     ...rows.map((r) => line(r[0], r[1], r[2])),
     `${entries.length} file${entries.length === 1 ? '' : 's'}, ${formatBytes(total)}`,
   ]
+}
+
+export interface TransferSummary {
+  readonly direction: 'download' | 'upload'
+  readonly name: string
+  readonly bytes: number
+  readonly durationMs: number
+}
+
+/** "Downloaded a.bin (1.0 GiB) to tor-files/Downloads/a.bin in 1.2 s, 850 MiB/s" */
+export const describeTransfer = (transfer: TransferSummary, downloadsDir: string): string => {
+  const { direction, name, bytes, durationMs } = transfer
+  const what = direction === 'download' ? `Downloaded ${name} (${formatBytes(bytes)}) to ${path.join(downloadsDir, name)}` : `Uploaded ${name} (${formatBytes(bytes)}) to the server`
+  return `${what} in ${formatDuration(durationMs)}, ${formatRate(bytes, durationMs)}`
 }

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events'
 import { watch, type FSWatcher } from 'node:fs'
 import * as fs from 'node:fs/promises'
 import { isValidName, type FileEntry } from '../protocol/index.js'
@@ -28,8 +29,9 @@ const STAT_CONCURRENCY = 64
  * are stat-ed again on the next listing. Where watching is not possible, every
  * listing rescans the folder. The server's own uploads call `changed(name)`
  * before replying, so a client sees its upload in the very next listing.
+ * It emits `stale` (with the name, or undefined for "rescan") when the watch sees a change.
  */
-export class FolderCatalog {
+export class FolderCatalog extends EventEmitter<{ stale: [name: string | undefined] }> {
   private readonly entries = new Map<string, FileEntry>()
   private sorted: FileEntry[] | undefined
   private readonly stale = new Set<string>()
@@ -37,7 +39,9 @@ export class FolderCatalog {
   private watcher: FSWatcher | undefined
   private refreshing: Promise<void> | undefined
 
-  constructor(readonly folder: ServedFolder) {}
+  constructor(readonly folder: ServedFolder) {
+    super()
+  }
 
   /** The served files whose name contains `search` (all when undefined), sorted by name. */
   async list(search?: string): Promise<readonly FileEntry[]> {
@@ -75,12 +79,16 @@ export class FolderCatalog {
     if (this.stale.size === 0) return
     const names = [...this.stale]
     this.stale.clear()
+    let membershipChanged = false
     await forEachLimited(names, STAT_CONCURRENCY, async (name) => {
       const stats = await statServed(this.folder, name).catch(() => undefined)
+      membershipChanged ||= this.entries.has(name) !== (stats !== undefined)
       if (stats) this.entries.set(name, toEntry(name, stats))
       else this.entries.delete(name)
     })
-    this.sorted = undefined
+    // Only a name that came or went needs a new sort; new sizes and times keep the order.
+    if (membershipChanged) this.sorted = undefined
+    else if (this.sorted) this.sorted = this.sorted.map((entry) => this.entries.get(entry.name)!)
   }
 
   private async fullScan(): Promise<void> {
@@ -99,8 +107,12 @@ export class FolderCatalog {
     if (this.watcher) return
     try {
       this.watcher = watch(this.folder.root, { persistent: false }, (_event, filename) => {
-        if (filename) this.stale.add(filename.toString())
+        const name = filename?.toString()
+        // Uploads in progress (hidden temporary files) fire an event per write: they are never served.
+        if (name !== undefined && !isValidName(name)) return
+        if (name !== undefined) this.stale.add(name)
         else this.scanned = false
+        this.emit('stale', name)
       })
       this.watcher.on('error', () => {
         this.close()

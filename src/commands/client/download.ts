@@ -1,4 +1,3 @@
-import * as path from 'node:path'
 import { Args } from '@oclif/core'
 import { OneShotClientCommand } from '../../cli/client-command.js'
 import { clientFlags } from '../../cli/client-flags.js'
@@ -12,6 +11,6 @@ export default class ClientDownload extends OneShotClientCommand {
   async run(): Promise<void> {
     const { args, flags } = await this.parse(ClientDownload)
     const outcome = await this.runOnce(flags, { verb: 'download', name: args.file })
-    this.reportTransfer(outcome, `to ${path.join(flags.dir, 'Downloads', args.file)}`)
+    this.reportTransfer(outcome, flags.dir)
   }
 }

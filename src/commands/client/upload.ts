@@ -11,6 +11,6 @@ export default class ClientUpload extends OneShotClientCommand {
   async run(): Promise<void> {
     const { args, flags } = await this.parse(ClientUpload)
     const outcome = await this.runOnce(flags, { verb: 'upload', name: args.file })
-    this.reportTransfer(outcome, 'to the server')
+    this.reportTransfer(outcome, flags.dir)
   }
 }
