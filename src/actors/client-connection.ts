@@ -29,6 +29,10 @@ export class ClientConnection {
   private sink: FileSink | undefined
   private payloadBytes = 0
   private socket!: net.Socket
+  private failure: unknown
+  private endedListeners: Array<() => void> = []
+  /** When bytes last moved in either direction (for the reply timeout). */
+  lastActivity = Date.now()
 
   /** Connects, in the current scope: the socket is destroyed when the scope closes. */
   static open(host: string, port: number): Effect.Effect<ClientConnection, ConnectionFailed, Scope.Scope> {
@@ -49,9 +53,9 @@ export class ClientConnection {
         socket.once('error', failed)
         socket.once('connect', () => {
           socket.off('error', failed)
-          socket.on('error', () => connection.ended())
-          socket.on('end', () => connection.ended())
-          socket.on('close', () => connection.ended())
+          socket.on('error', () => connection.onSocketEnded())
+          socket.on('end', () => connection.onSocketEnded())
+          socket.on('close', () => connection.onSocketEnded())
           resume(Effect.succeed(connection))
         })
       }),
@@ -66,6 +70,34 @@ export class ClientConnection {
 
   readLine(signal?: AbortSignal): Promise<LineResult> {
     return this.lines.readLine(signal)
+  }
+
+  /** True once the server has closed the connection (or it broke). */
+  get ended(): boolean {
+    return this.lines.ended
+  }
+
+  /** Calls `listener` once when the connection ends. */
+  onEnded(listener: () => void): void {
+    if (this.lines.ended) listener()
+    else this.endedListeners.push(listener)
+  }
+
+  /** The last `error ...` line the server sent that nobody asked for (read when the connection ended while idle). */
+  takeUnsolicitedError(): string | undefined {
+    let last: string | undefined
+    for (let frame = this.lines.decoder.next(); frame; frame = this.lines.decoder.next()) {
+      if (frame._tag === 'Line' && frame.text.startsWith('error ')) last = frame.text.slice('error '.length)
+      if (frame._tag === 'Raw') break
+    }
+    return last
+  }
+
+  /** Ends the connection now: every pending and later operation fails with `error` (a timeout, a cancel). */
+  fail(error: unknown): void {
+    this.failure ??= error
+    this.socket.destroy()
+    this.onSocketEnded()
   }
 
   write(line: string): void {
@@ -112,18 +144,22 @@ export class ClientConnection {
       await sendFromFd(this.socket, handle.fd, size, {
         chunkBytes: SEND_CHUNK_BYTES,
         signal,
-        onBytes: (sent) => (this.payloadBytes = sent),
+        onBytes: (sent) => {
+          this.payloadBytes = sent
+          this.lastActivity = Date.now()
+        },
       })
     } catch (error) {
       // Part of the payload may be on the wire: the connection cannot be used any more.
       this.socket.destroy()
-      throw error
+      throw this.failure ?? error
     } finally {
       await handle.close()
     }
   }
 
   private onRead(n: number, buffer: Uint8Array): boolean {
+    this.lastActivity = Date.now()
     let offset = 0
     const sink = this.sink
     if (sink) {
@@ -152,14 +188,15 @@ export class ClientConnection {
     return true
   }
 
-  private ended(): void {
-    this.lines.end()
+  private onSocketEnded(): void {
+    this.lines.end(this.failure)
     this.lines.pump()
     const sink = this.sink
     if (sink) {
       this.sink = undefined
-      sink.reject(new TransferIncomplete({ expected: this.payloadBytes + sink.remaining, received: this.payloadBytes }))
+      sink.reject(this.failure ?? new TransferIncomplete({ expected: this.payloadBytes + sink.remaining, received: this.payloadBytes }))
     }
+    for (const listener of this.endedListeners.splice(0)) listener()
   }
 }
 

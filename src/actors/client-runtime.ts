@@ -4,12 +4,12 @@ import * as Effect from 'effect/Effect'
 import * as Exit from 'effect/Exit'
 import * as Scope from 'effect/Scope'
 import { createActor, type Actor } from 'xstate'
-import { StorageFailure } from '../errors.js'
+import { Cancelled, PeerClosed, ReplyTimeout, StorageFailure, type TorError } from '../errors.js'
 import type { ClientOutcome, ClientSessionMachine } from '../machines/client-session.js'
-import { Reply, type Command } from '../protocol/index.js'
+import type { Command } from '../protocol/index.js'
 import { ClientConnection } from './client-connection.js'
 import type { Inspect } from './inspector.js'
-import { createClientLogic, type ClientFolders } from './client-session-io.js'
+import { createClientLogic, removeOrphanDownloads, type ClientFolders } from './client-session-io.js'
 import { acquireScoped } from './run-effect.js'
 
 export interface ClientOptions {
@@ -17,19 +17,10 @@ export interface ClientOptions {
   readonly port: number
   /** The client's folder: `Downloads` and `Uploads` are created inside it. */
   readonly dir: string
+  /** Seconds the server may stay silent during a command before it fails with ReplyTimeout. */
+  readonly timeout?: number
   /** Sees every event of the client's machine (Stately inspector). */
   readonly inspect?: Inspect
-}
-
-/** A command that did not succeed: `code` is the stable TOR_ERR_* code, `message` the one line to show. */
-export class CommandFailed extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message)
-    this.name = 'CommandFailed'
-  }
 }
 
 export type Success = Extract<ClientOutcome, { ok: true }>
@@ -43,11 +34,8 @@ export interface ProgressReporter {
 
 const PROGRESS_INTERVAL_MS = 100
 
-const failureOf = (command: Command, outcome: ClientOutcome | undefined): CommandFailed => {
-  if (!outcome || outcome.ok) return new CommandFailed('TOR_ERR_PEER_CLOSED', 'the server closed the connection')
-  const message = outcome.message === Reply.notFound && 'name' in command ? `${Reply.notFound}: ${command.name}` : outcome.message
-  return new CommandFailed(outcome.code, message)
-}
+const failureOf = (outcome: ClientOutcome | undefined): TorError =>
+  outcome && !outcome.ok ? outcome.error : new PeerClosed({})
 
 /** One connection to a Tor-Server, driven through the client session machine. */
 export class TorClient {
@@ -56,7 +44,15 @@ export class TorClient {
     private readonly connection: ClientConnection,
     readonly actor: Actor<ClientSessionMachine>,
     readonly folders: ClientFolders,
-  ) {}
+    private readonly timeoutMs: number | undefined,
+  ) {
+    // The server may end the connection while no command runs (idle timeout, kicked, shutting down).
+    connection.onEnded(() => {
+      if (this.actor.getSnapshot().matches('ready')) {
+        this.actor.send({ type: 'connection.ended', reason: connection.takeUnsolicitedError() })
+      }
+    })
+  }
 
   static async connect(options: ClientOptions): Promise<TorClient> {
     const folders = { downloads: path.join(options.dir, 'Downloads'), uploads: path.join(options.dir, 'Uploads') }
@@ -68,22 +64,30 @@ export class TorClient {
             catch: (cause) => new StorageFailure({ operation: `create ${dir}`, cause }),
           }),
         )
+        yield* removeOrphanDownloads(folders.downloads)
         return yield* ClientConnection.open(options.host, options.port)
       }),
     )
     const actor = createActor(createClientLogic(connection, folders), { inspect: options.inspect }).start()
-    return new TorClient(scope, connection, actor, folders)
+    return new TorClient(scope, connection, actor, folders, options.timeout === undefined ? undefined : options.timeout * 1000)
   }
 
   get connected(): boolean {
     return this.actor.getSnapshot().status === 'active'
   }
 
-  /** Runs one command to its outcome; rejects with CommandFailed when it does not succeed. */
+  /** Why the connection is gone, when it is. */
+  get closedBecause(): TorError | undefined {
+    const snapshot = this.actor.getSnapshot()
+    return snapshot.status === 'active' ? undefined : failureOf(snapshot.context.outcome)
+  }
+
+  /** Runs one command to its outcome; rejects with the command's TorError when it does not succeed. */
   run(command: Command, progress?: ProgressReporter): Promise<Success> {
-    if (!this.connected) return Promise.reject(new CommandFailed('TOR_ERR_PEER_CLOSED', 'not connected'))
+    if (!this.connected) return Promise.reject(this.closedBecause ?? new PeerClosed({}))
     return new Promise<Success>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined
+      const watchdog = this.startWatchdog()
       const stopProgress = () => {
         if (timer) clearInterval(timer)
         timer = undefined
@@ -96,15 +100,21 @@ export class TorClient {
         const finished = snapshot.status === 'done' || snapshot.matches('ready')
         if (!finished) return
         subscription.unsubscribe()
+        if (watchdog) clearInterval(watchdog)
         if (timer) progress?.update(this.connection.transferred)
         stopProgress()
         progress?.stop()
         const outcome = snapshot.context.outcome
         if (outcome?.ok) resolve(outcome)
-        else reject(failureOf(command, outcome))
+        else reject(failureOf(outcome))
       })
       this.actor.send({ type: 'user.command', command })
     })
+  }
+
+  /** Cancels the command in progress (Ctrl-C): the connection is dropped, nothing partial is kept. */
+  cancel(what: string): void {
+    this.connection.fail(new Cancelled({ what }))
   }
 
   /** Says `exit` when still connected, then releases the socket. */
@@ -112,5 +122,20 @@ export class TorClient {
     if (this.connected && this.actor.getSnapshot().matches('ready')) await this.run({ verb: 'exit' }).catch(() => undefined)
     this.actor.stop()
     await Effect.runPromise(Scope.close(this.scope, Exit.void))
+  }
+
+  /** Fails the command in progress when no byte has moved for the timeout. */
+  private startWatchdog(): NodeJS.Timeout | undefined {
+    const timeoutMs = this.timeoutMs
+    if (timeoutMs === undefined) return undefined
+    this.connection.lastActivity = Date.now()
+    const check = setInterval(() => {
+      if (Date.now() - this.connection.lastActivity >= timeoutMs) {
+        clearInterval(check)
+        this.connection.fail(new ReplyTimeout({ seconds: timeoutMs / 1000 }))
+      }
+    }, Math.min(1000, Math.max(10, timeoutMs / 4)))
+    check.unref()
+    return check
   }
 }

@@ -46,12 +46,37 @@ const statUpload = (folders: ClientFolders, name: string) =>
     return stats.size
   })
 
+/** Downloads in progress are hidden files named with the downloading process's pid. */
+const DOWNLOAD_PREFIX = '.tor-download-'
+
+const isAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/**
+ * Removes the hidden partial downloads that a killed client left in `downloads`
+ * (those whose process is gone); partial files of a client still running stay.
+ */
+export const removeOrphanDownloads = (downloads: string): Effect.Effect<void> =>
+  Effect.promise(async () => {
+    const names = await fs.readdir(downloads).catch(() => [] as string[])
+    for (const name of names) {
+      const match = /^\.tor-download-(?:(\d+)-)?[0-9a-f-]+\.part$/.exec(name)
+      if (match && !(match[1] && isAlive(Number(match[1])))) await fs.rm(path.join(downloads, name), { force: true })
+    }
+  })
+
 /** Downloads into a hidden temporary file, renamed to its name only once every byte is there. */
 const receiveFile = (connection: ClientConnection, folders: ClientFolders, { name, size }: TransferInput) =>
   Effect.gen(function* () {
     yield* checkedName(name)
     const started = Date.now()
-    const temp = path.join(folders.downloads, `.tor-download-${randomUUID()}.part`)
+    const temp = path.join(folders.downloads, `${DOWNLOAD_PREFIX}${process.pid}-${randomUUID()}.part`)
     let renamed = false
     yield* Effect.addFinalizer(() => (renamed ? Effect.void : Effect.promise(() => fs.rm(temp, { force: true }))))
     const handle = yield* Effect.acquireRelease(

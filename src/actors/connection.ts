@@ -6,24 +6,44 @@ import { LineReader } from './line-reader.js'
 import { sendFromFd } from './send-from-fd.js'
 
 type PayloadTarget = {
-  sink: Writable | undefined // undefined: drop the bytes (the sink already failed)
+  sink: Writable | undefined // undefined: drop the bytes (the sink failed, or there is none)
+  received: number
+  onBytes: ((received: number) => void) | undefined
   resolve: () => void
   reject: (error: unknown) => void
 }
 
+export interface ConnectionOptions {
+  readonly maxLineBytes?: number
+  /** Unread input above this pauses the socket (default 1 MiB). */
+  readonly maxBufferedBytes?: number
+  /** Lines handed out per event-loop turn before yielding to other clients (default 64). */
+  readonly linesPerTurn?: number
+  /** How long a closing connection may take to flush its last replies before it is cut (default 30 s). */
+  readonly closeLingerMs?: number
+}
+
 /**
- * The server's side of one TCP connection. Lines wait in the reader until the
- * session machine asks for them; while more than `maxBufferedBytes` wait unread,
- * the socket is paused, so a client that floods costs bounded memory.
+ * The server's side of one TCP connection (opened with allowHalfOpen, so a client
+ * that shuts down its sending side still gets every reply).
+ *
+ * Memory is bounded whatever the client does: unread input above `maxBufferedBytes`
+ * pauses the socket; no line is handed out while replies wait in the socket's
+ * buffer (a client that does not read stops being read); listings wait for the
+ * socket to drain between batches; payloads move through two buffers (download)
+ * or the file stream's high-water mark (upload). Lines are handed out at most
+ * `linesPerTurn` per event-loop turn, so one flooding client cannot starve the others.
  */
 export class Connection {
   private readonly lines: LineReader
   private payload: PayloadTarget | undefined
   private sinkBlocked = false
+  private turnLines = 0
+  private turnScheduled = false
 
   constructor(
     readonly socket: Socket,
-    private readonly options: { maxLineBytes?: number; maxBufferedBytes?: number } = {},
+    private readonly options: ConnectionOptions = {},
   ) {
     this.lines = new LineReader(options.maxLineBytes)
     socket.on('data', (chunk: Buffer) => {
@@ -47,8 +67,19 @@ export class Connection {
     return this.socket.remotePort ?? 0
   }
 
-  /** The next line (or undecodable line); rejects with PeerClosed once the client is gone. */
-  readLine(signal?: AbortSignal): Promise<LineResult> {
+  /** Bytes this connection holds in memory: unread input and unsent output. */
+  get bufferedBytes(): number {
+    return this.lines.decoder.bufferedBytes + this.socket.writableLength
+  }
+
+  /**
+   * The next line (or undecodable line), once the replies already written have
+   * left the socket's buffer. Rejects with PeerClosed once the client's input has
+   * ended and every line before the end has been handed out.
+   */
+  async readLine(signal?: AbortSignal): Promise<LineResult> {
+    if (this.socket.writableNeedDrain) await this.drained(signal)
+    await this.fairTurn()
     const line = this.lines.readLine(signal)
     this.pump()
     return line
@@ -57,10 +88,10 @@ export class Connection {
   /**
    * Moves exactly `size` payload bytes from the socket into `sink` (bytes that came
    * with the size line first), pausing the socket while the sink is full. If the
-   * sink fails, the rest of the payload is read and dropped so the next command
-   * parses, and the sink's error is the rejection.
+   * sink fails (or there is none), the rest of the payload is read and dropped so
+   * the next command parses, and the sink's error is the rejection.
    */
-  receivePayload(size: number, sink: Writable): Promise<void> {
+  receivePayload(size: number, sink: Writable | undefined, onBytes?: (received: number) => void): Promise<void> {
     if (size === 0) return Promise.resolve()
     return new Promise((resolve, reject) => {
       let sinkError: unknown
@@ -69,11 +100,13 @@ export class Connection {
         if (this.payload) this.payload.sink = undefined
         this.unblock()
       }
-      sink.on('error', onSinkError)
-      const settle = () => sink.off('error', onSinkError)
+      sink?.on('error', onSinkError)
+      const settle = () => sink?.off('error', onSinkError)
       this.lines.decoder.expectRaw(size)
       this.payload = {
         sink,
+        received: 0,
+        onBytes,
         resolve: () => (settle(), sinkError ? reject(sinkError) : resolve()),
         reject: (error) => (settle(), reject(error)),
       }
@@ -82,23 +115,73 @@ export class Connection {
   }
 
   /** Sends `size` bytes of the open file `fd` to the client, without ending the connection. */
-  sendPayload(fd: number, size: number, chunkBytes: number, signal?: AbortSignal): Promise<void> {
-    return sendFromFd(this.socket, fd, size, { chunkBytes, signal })
+  sendPayload(fd: number, size: number, chunkBytes: number, signal?: AbortSignal, onBytes?: (sent: number) => void): Promise<void> {
+    return sendFromFd(this.socket, fd, size, { chunkBytes, signal, onBytes })
   }
 
+  /** Writes reply lines. Callers that may write a lot use `writeAndDrain`; reads wait for the buffer to drain. */
   write(lines: readonly string[]): void {
     if (this.socket.destroyed || !this.socket.writable) return
     this.socket.write(lines.length === 1 ? `${lines[0]}\n` : `${lines.join('\n')}\n`)
   }
 
-  /** Ends the connection once everything written has been flushed. */
+  /** Writes lines, then waits until the socket's buffer is below its high-water mark again. */
+  async writeAndDrain(lines: readonly string[], signal?: AbortSignal): Promise<void> {
+    if (this.socket.destroyed || !this.socket.writable) throw new PeerClosed({ during: 'reply' })
+    this.write(lines)
+    if (this.socket.writableNeedDrain) await this.drained(signal)
+  }
+
+  /**
+   * Ends the connection once everything written has been flushed; a client that
+   * does not read its last replies within `closeLingerMs` is cut off.
+   */
   close(): void {
+    if (this.socket.destroyed) return
     this.socket.end()
-    this.socket.destroySoon()
+    const linger = setTimeout(() => this.socket.destroy(), this.options.closeLingerMs ?? 30_000)
+    linger.unref()
+    this.socket.once('close', () => clearTimeout(linger))
   }
 
   destroy(): void {
     this.socket.destroy()
+  }
+
+  /** Resolves once the socket's buffer has drained; rejects if the connection closes first or `signal` aborts. */
+  private drained(signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.socket.destroyed) return reject(new PeerClosed({ during: 'reply' }))
+      const done = () => {
+        this.socket.off('drain', onDrain)
+        this.socket.off('close', onClose)
+        signal?.removeEventListener('abort', onAbort)
+      }
+      const onDrain = () => (done(), resolve())
+      const onClose = () => (done(), reject(new PeerClosed({ during: 'reply' })))
+      const onAbort = () => (done(), reject(signal?.reason))
+      this.socket.on('drain', onDrain)
+      this.socket.on('close', onClose)
+      signal?.addEventListener('abort', onAbort, { once: true })
+    })
+  }
+
+  /**
+   * At most `linesPerTurn` lines per event-loop turn; replies of one turn leave in
+   * one write (the socket is corked for the turn).
+   */
+  private async fairTurn(): Promise<void> {
+    if (this.turnLines >= (this.options.linesPerTurn ?? 64)) await new Promise<void>((resolve) => setImmediate(resolve))
+    if (!this.turnScheduled) {
+      this.turnScheduled = true
+      this.socket.cork()
+      setImmediate(() => {
+        this.turnScheduled = false
+        this.turnLines = 0
+        this.socket.uncork()
+      })
+    }
+    this.turnLines++
   }
 
   private pump(): void {
@@ -114,7 +197,9 @@ export class Connection {
     if (this.sinkBlocked) return
     const decoder = this.lines.decoder
     for (let frame = decoder.next(); frame?._tag === 'Raw'; frame = decoder.next()) {
+      target.received += frame.bytes.length
       if (target.sink && !target.sink.write(frame.bytes) && frame.remaining > 0) this.block(target.sink)
+      target.onBytes?.(target.received)
       if (frame.remaining === 0) {
         this.payload = undefined
         target.resolve()

@@ -11,7 +11,7 @@ export const combineInspectors = (...inspectors: Array<Inspect | undefined>): In
 }
 
 /** Keys that hold live objects (spawned actor refs): the inspector gets a placeholder. */
-const LIVE_KEYS = new Set(['ref'])
+const LIVE_KEYS = new Set(['ref', 'io'])
 
 /**
  * Starts a local bridge to the Stately inspector (@statelyai/inspect, WebSocket) and

@@ -12,7 +12,7 @@ type Waiter = { resolve: (line: LineResult) => void; reject: (error: unknown) =>
 export class LineReader {
   readonly decoder: FrameDecoder
   private waiter: Waiter | undefined
-  private endedWith: PeerClosed | undefined
+  private endedWith: unknown
 
   constructor(maxLineBytes?: number) {
     this.decoder = new FrameDecoder({ maxLineBytes })
@@ -22,13 +22,9 @@ export class LineReader {
     return this.endedWith !== undefined
   }
 
-  get waiting(): boolean {
-    return this.waiter !== undefined
-  }
-
-  /** The peer is gone: a pending or later read rejects once the buffered lines are used up. */
-  end(): void {
-    this.endedWith ??= new PeerClosed({})
+  /** The peer is gone: a pending or later read rejects (with `error`, PeerClosed by default) once the buffered lines are used up. */
+  end(error: unknown = new PeerClosed({})): void {
+    this.endedWith ??= error
   }
 
   readLine(signal?: AbortSignal): Promise<LineResult> {

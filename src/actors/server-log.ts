@@ -1,16 +1,22 @@
 import type { SessionLog } from '../machines/server-session.js'
-import { formatBytes, formatDuration } from '../cli/format.js'
+import { visible } from '../protocol/names.js'
+import { formatBytes, formatDuration } from '../text/units.js'
 
+/** One server log line for a session event. Client-supplied text is shown with control characters made visible. */
 export const formatSessionLog = (clientId: string, entry: SessionLog): string => {
   switch (entry.kind) {
     case 'refused':
-      return `${clientId} refused ${JSON.stringify(entry.command)}: ${entry.reason}`
+      return `${clientId} refused ${JSON.stringify(entry.command)}: ${visible(entry.reason)}`
+    case 'refusalsSummarized':
+      return `${clientId} refused ${entry.count} more line${entry.count === 1 ? '' : 's'} in a row (not logged one by one)`
     case 'transferred': {
       const { transfer, report } = entry
       const verb = transfer.direction === 'download' ? 'File sent with success' : 'File received with success'
-      return `${clientId} ${verb}: ${transfer.name} (${formatBytes(report.bytes)}, ${report.bytes} bytes) in ${formatDuration(report.durationMs)}`
+      return `${clientId} ${verb}: ${visible(transfer.name)} (${formatBytes(report.bytes)}, ${report.bytes} bytes) in ${formatDuration(report.durationMs)}`
     }
     case 'transferFailed':
-      return `${clientId} ${entry.transfer.direction} of ${entry.transfer.name} (${entry.transfer.size} bytes) failed: ${entry.reason}`
+      return `${clientId} ${entry.transfer.direction} of ${visible(entry.transfer.name)} (${entry.transfer.size} bytes) failed: ${visible(entry.reason)}`
+    case 'closing':
+      return `${clientId} closing: ${entry.reason}`
   }
 }

@@ -5,21 +5,34 @@ import * as Exit from 'effect/Exit'
 import * as Scope from 'effect/Scope'
 import { createActor, fromCallback, type Actor } from 'xstate'
 import { ListenFailed } from '../errors.js'
-import { serverMachine, type ServerMachine } from '../machines/server.js'
+import { serverMachine, type ServerLimits, type ServerMachine } from '../machines/server.js'
 import type { SessionLog } from '../machines/server-session.js'
 import { FolderCatalog } from '../storage/catalog.js'
 import { openServedFolder } from '../storage/folder.js'
 import { Connection } from './connection.js'
 import type { Inspect } from './inspector.js'
-import { formatSessionLog } from './server-log.js'
 import { acquireScoped } from './run-effect.js'
-import { createSessionLogic, SessionPort, type SessionPorts } from './server-session-io.js'
+import { formatSessionLog } from './server-log.js'
+import { createSessionLogic, SessionPort } from './server-session-io.js'
+
+/** Defaults chosen like the trusted servers choose theirs (vsftpd: 300 s idle; pyftpdlib: 512 clients). */
+export const DEFAULT_LIMITS: ServerLimits = {
+  maxClients: 512,
+  maxPerIp: 32,
+  drainTimeoutMs: 30_000,
+  session: {
+    maxUploadBytes: 64 * 1024 ** 3,
+    idleTimeoutMs: 300_000,
+    stallTimeoutMs: 60_000,
+    maxRefusals: 32,
+  },
+}
 
 export interface ServerOptions {
   readonly host: string
   readonly port: number
   readonly dir: string
-  readonly maxUploadBytes: number
+  readonly limits: ServerLimits
   readonly maxLineBytes?: number
   /** One log line: connections, refused commands, transfers. */
   readonly log: (line: string) => void
@@ -38,7 +51,7 @@ export interface RunningServer {
   readonly actor: Actor<ServerMachine>
   /** One line typed at the admin console. */
   consoleLine(line: string): void
-  /** Stops at once: every connection is closed, uploads in flight are discarded. */
+  /** First call: stop accepting and let transfers finish (drain); second call: stop at once. */
   shutdown(): void
   /** Resolves when the server has stopped and released everything. */
   readonly stopped: Promise<void>
@@ -47,11 +60,12 @@ export interface RunningServer {
 const listen = (host: string, port: number) =>
   Effect.acquireRelease(
     Effect.async<net.Server, ListenFailed>((resume) => {
-      const server = net.createServer({ noDelay: true })
+      // allowHalfOpen: a client that shuts down its sending side still gets every reply.
+      const server = net.createServer({ noDelay: true, allowHalfOpen: true })
       server.once('error', (cause) => resume(Effect.fail(new ListenFailed({ host, port, cause }))))
       server.listen({ host, port, backlog: 4096 }, () => resume(Effect.succeed(server)))
     }),
-    (server) => Effect.async<void>((resume) => void server.close(() => resume(Effect.void))),
+    (server) => Effect.async<void>((resume) => void (server.listening ? server.close(() => resume(Effect.void)) : resume(Effect.void))),
   )
 
 const acquireServer = (options: ServerOptions) =>
@@ -63,32 +77,28 @@ const acquireServer = (options: ServerOptions) =>
     )
     const server = yield* listen(options.host, options.port)
     const log = (clientId: string, entry: SessionLog) => options.log(formatSessionLog(clientId, entry))
+    const { stallTimeoutMs } = options.limits.session
 
-    // Every accepted connection has a port until its session ends; on shutdown the rest are released
-    // (sockets, staged downloads) before the listener closes, which waits for its connections.
-    const ports: SessionPorts = new Map()
+    // Every connection's port until its session ends; on shutdown the rest are released
+    // (sockets, staged files) before the listener closes, which waits for its connections.
+    const open = new Set<SessionPort>()
     yield* Effect.addFinalizer(() =>
       Effect.sync(() => {
-        for (const port of ports.values()) port.release()
-        ports.clear()
+        for (const port of open) port.release()
+        open.clear()
       }),
     )
     let accepted = 0
     const logic = serverMachine.provide({
       actors: {
-        session: createSessionLogic(ports, { folder, catalog, log }),
+        session: createSessionLogic({ folder, catalog, log, progressIntervalMs: Math.min(1000, Math.max(10, stallTimeoutMs / 4)) }),
         acceptConnections: fromCallback(({ sendBack }) => {
           const onConnection = (socket: net.Socket) => {
             const clientId = `client-${++accepted}`
-            const connection = new Connection(socket, { maxLineBytes: options.maxLineBytes })
-            ports.set(clientId, new SessionPort(connection))
-            sendBack({
-              type: 'client.connected',
-              clientId,
-              address: connection.remoteAddress,
-              port: connection.remotePort,
-              connectedAt: Date.now(),
-            })
+            const connection = new Connection(socket, { maxLineBytes: options.maxLineBytes, closeLingerMs: stallTimeoutMs })
+            const io = new SessionPort(connection)
+            open.add(io)
+            sendBack({ type: 'client.connected', clientId, address: connection.remoteAddress, port: connection.remotePort, connectedAt: Date.now(), io })
           }
           server.on('connection', onConnection)
           return () => server.off('connection', onConnection)
@@ -101,16 +111,27 @@ const acquireServer = (options: ServerOptions) =>
           else if (what === 'offline') options.log(`${who} is offline`)
           else options.log(`${who} session failed: ${detail}`)
         },
-        releaseConnection: (_, client) => {
-          ports.get(client.id)?.release()
-          ports.delete(client.id)
+        refuseConnection: (_, { io, address, port, reply, reason }) => {
+          const session = io as SessionPort
+          open.delete(session)
+          session.connection.write([reply])
+          session.connection.close()
+          options.log(`refused a connection from ${address}:${port}: ${reason}`)
         },
+        releaseConnection: (_, client) => {
+          const session = client.ref.getSnapshot().context.io as SessionPort
+          session.release()
+          open.delete(session)
+        },
+        stopListening: () => void server.close(),
+        drainSessions: (_, { sessions }) => sessions.forEach((session) => session.send({ type: 'session.drain' })),
+        log: (_, { line }) => options.log(line),
         printConsole: (_, { lines }) => lines.forEach((line) => options.answer(line)),
         clearConsole: () => options.clear?.(),
       },
     })
     const actor = yield* Effect.acquireRelease(
-      Effect.sync(() => createActor(logic, { input: { maxUploadBytes: options.maxUploadBytes }, inspect: options.inspect })),
+      Effect.sync(() => createActor(logic, { input: { limits: options.limits }, inspect: options.inspect })),
       (actor) => Effect.sync(() => actor.stop()),
     )
     const address = server.address() as net.AddressInfo
@@ -127,9 +148,7 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
     error: () => Effect.runSync(Deferred.succeed(done, undefined)),
   })
   actor.start()
-  const stopped = Effect.runPromise(
-    Deferred.await(done).pipe(Effect.zipRight(Scope.close(scope, Exit.void))),
-  )
+  const stopped = Effect.runPromise(Deferred.await(done).pipe(Effect.zipRight(Scope.close(scope, Exit.void))))
   return {
     host: address.address,
     port: address.port,

@@ -1,12 +1,12 @@
 import * as Effect from 'effect/Effect'
 import * as Exit from 'effect/Exit'
 import * as Scope from 'effect/Scope'
-import { fromPromise } from 'xstate'
-import { isTorError, StorageFailure } from '../errors.js'
-import { serverSessionMachine, type SessionLog, type Transfer, type TransferReport } from '../machines/server-session.js'
+import { fromPromise, type ActorSystem } from 'xstate'
+import { isTorError, NoSpace, publicReason, StorageFailure } from '../errors.js'
+import { serverSessionMachine, type SessionLog, type SessionRef, type Transfer, type TransferReport } from '../machines/server-session.js'
 import { encodeListingRow, Reply } from '../protocol/index.js'
 import type { FolderCatalog } from '../storage/catalog.js'
-import { createUploadTarget, openForReading, type OpenedFile, type ServedFolder } from '../storage/folder.js'
+import { createUploadTarget, freeBytes, openForReading, type OpenedFile, type ServedFolder, type UploadTarget } from '../storage/folder.js'
 import type { Connection } from './connection.js'
 import { runForActor } from './run-effect.js'
 
@@ -14,37 +14,47 @@ import { runForActor } from './run-effect.js'
 export const CHUNK_BYTES = 1 << 20
 const SMALL_CHUNK_BYTES = 64 << 10
 const chunkFor = (size: number) => (size >= 16 * CHUNK_BYTES ? CHUNK_BYTES : SMALL_CHUNK_BYTES)
-const LISTING_BATCH = 2048
+/** Listing rows are written in batches of about this many bytes, each waiting for the socket to drain. */
+const LISTING_BATCH_BYTES = 64 << 10
 
 export interface SessionEnvironment {
   readonly folder: ServedFolder
   readonly catalog: FolderCatalog
   readonly log: (clientId: string, entry: SessionLog) => void
+  /** Progress is reported to the machine at most this often (it restarts the stall timer). */
+  readonly progressIntervalMs: number
 }
 
+type Staged =
+  | { readonly kind: 'download'; readonly file: OpenedFile; readonly scope: Scope.CloseableScope }
+  | { readonly kind: 'upload'; readonly target: UploadTarget; readonly scope: Scope.CloseableScope }
+
 /**
- * The I/O of one session: its connection, and the download opened in `sendingSize`
- * whose bytes `transferring` sends. Holding the opened file from one state to the
- * next means the bytes sent are exactly those of the announced size, even if an
- * upload replaces the name in between.
+ * The I/O of one session, given to it in its spawn input: its connection, and the
+ * download opened (or upload target created) in one state whose bytes the next
+ * state moves. Holding the opened file from one state to the next means the bytes
+ * sent are exactly those of the announced size, even if an upload replaces the name
+ * in between.
  */
 export class SessionPort {
-  private staged: { file: OpenedFile; scope: Scope.CloseableScope } | undefined
+  private staged: Staged | undefined
 
   constructor(readonly connection: Connection) {}
 
-  stage(file: OpenedFile, scope: Scope.CloseableScope): Effect.Effect<void> {
-    return this.releaseStaged.pipe(Effect.map(() => void (this.staged = { file, scope })))
+  stage(staged: Staged): Effect.Effect<void> {
+    return this.releaseStaged.pipe(Effect.map(() => void (this.staged = staged)))
   }
 
-  takeStaged(): { file: OpenedFile; scope: Scope.CloseableScope } | undefined {
+  take<K extends Staged['kind']>(kind: K): Extract<Staged, { kind: K }> | undefined {
     const staged = this.staged
+    if (staged?.kind !== kind) return undefined
     this.staged = undefined
-    return staged
+    return staged as Extract<Staged, { kind: K }>
   }
 
   readonly releaseStaged: Effect.Effect<void> = Effect.suspend(() => {
-    const previous = this.takeStaged()
+    const previous = this.staged
+    this.staged = undefined
     return previous ? Scope.close(previous.scope, Exit.void) : Effect.void
   })
 
@@ -55,79 +65,136 @@ export class SessionPort {
   }
 }
 
-/** The sessions' I/O by client id: filled by the acceptor, emptied when a session ends. */
-export type SessionPorts = Map<string, SessionPort>
+const portOf = (ref: SessionRef): SessionPort => ref.io as SessionPort
 
-const portOf = (ports: SessionPorts, clientId: string): SessionPort => {
-  const port = ports.get(clientId)
-  if (!port) throw new Error(`no connection for ${clientId}`)
-  return port
+/** Tags a failure with what the client may be told (never a server path). */
+const forClient = <E>(error: E): E => {
+  if (typeof error === 'object' && error !== null && !('publicReason' in error)) {
+    Object.defineProperty(error, 'publicReason', { value: publicReason(error), enumerable: true })
+  }
+  return error
+}
+
+const runSessionEffect = <A, E>(effect: Effect.Effect<A, E>, signal: AbortSignal) =>
+  runForActor(effect.pipe(Effect.mapError(forClient)), signal).catch((error: unknown) => {
+    throw forClient(error)
+  })
+
+/** Calls `report` with the latest count at most once per `intervalMs`. */
+const throttled = (intervalMs: number, report: (n: number) => void) => {
+  let last = 0
+  return (n: number) => {
+    const now = Date.now()
+    if (now - last < intervalMs) return
+    last = now
+    report(n)
+  }
 }
 
 /** The server session machine with its I/O provided: once per server, for every session. */
-export const createSessionLogic = (ports: SessionPorts, env: SessionEnvironment) => {
+export const createSessionLogic = (env: SessionEnvironment) => {
+  const progressOf = (system: ActorSystem<any>, clientId: string) =>
+    throttled(env.progressIntervalMs, (bytes) => system.get(clientId)?.send({ type: 'io.progress', bytes }))
+
   const openDownload = (port: SessionPort, name: string) =>
     Effect.gen(function* () {
       const scope = yield* Scope.make()
-      const file = yield* openForReading(env.folder, name).pipe(
-        Scope.extend(scope),
-        Effect.onError(() => Scope.close(scope, Exit.void)),
-      )
-      yield* port.stage(file, scope)
+      const file = yield* openForReading(env.folder, name).pipe(Scope.extend(scope), Effect.onError(() => Scope.close(scope, Exit.void)))
+      yield* port.stage({ kind: 'download', file, scope })
       return { found: true as const, size: file.size }
     }).pipe(Effect.catchTag('FileNotFound', () => Effect.succeed({ found: false as const })))
 
-  const sendFile = (port: SessionPort, transfer: Transfer, signal: AbortSignal) =>
+  const prepareUpload = (port: SessionPort, transfer: Transfer) =>
     Effect.gen(function* () {
-      const staged = port.takeStaged()
+      const available = yield* freeBytes(env.folder)
+      if (available !== undefined && transfer.size > available) {
+        return yield* Effect.fail(new NoSpace({ needed: transfer.size, available }))
+      }
+      const scope = yield* Scope.make()
+      const target = yield* createUploadTarget(env.folder, transfer.name, chunkFor(transfer.size)).pipe(
+        Scope.extend(scope),
+        Effect.onError(() => Scope.close(scope, Exit.void)),
+      )
+      yield* port.stage({ kind: 'upload', target, scope })
+    })
+
+  const sendFile = (port: SessionPort, transfer: Transfer, signal: AbortSignal, progress: (n: number) => void) =>
+    Effect.gen(function* () {
+      const staged = port.take('download')
       if (!staged) return yield* Effect.die(new Error('sendFile without an opened download'))
       yield* Effect.addFinalizer(() => Scope.close(staged.scope, Exit.void))
       const started = Date.now()
       if (transfer.size === 0) return { bytes: 0, durationMs: 0 }
       // The descriptor belongs to the staged scope, closed by the finalizer above.
       yield* Effect.tryPromise({
-        try: () => port.connection.sendPayload(staged.file.fd, transfer.size, chunkFor(transfer.size), signal),
+        try: () => port.connection.sendPayload(staged.file.fd, transfer.size, chunkFor(transfer.size), signal, progress),
         catch: (cause) => (isTorError(cause) ? cause : new StorageFailure({ operation: `send ${transfer.name}`, cause })),
       })
       return { bytes: transfer.size, durationMs: Date.now() - started }
     }).pipe(Effect.scoped)
 
-  const receiveUpload = (port: SessionPort, transfer: Transfer) =>
+  const receiveUpload = (port: SessionPort, transfer: Transfer, progress: (n: number) => void) =>
     Effect.gen(function* () {
+      const staged = port.take('upload')
+      if (!staged) return yield* Effect.die(new Error('receiveUpload without a prepared upload'))
+      // Interrupted (client gone, kicked, stalled) or failed: the scope removes the temporary file.
+      yield* Effect.addFinalizer((exit) => Scope.close(staged.scope, exit))
       const started = Date.now()
-      const target = yield* createUploadTarget(env.folder, transfer.name, chunkFor(transfer.size))
       yield* Effect.tryPromise({
-        try: () => port.connection.receivePayload(transfer.size, target.sink),
+        try: () => port.connection.receivePayload(transfer.size, staged.target.sink, progress),
         catch: (cause) => (isTorError(cause) ? cause : new StorageFailure({ operation: `write ${transfer.name}`, cause })),
       })
-      yield* target.commit
+      yield* staged.target.commit
       env.catalog.changed(transfer.name)
       return { bytes: transfer.size, durationMs: Date.now() - started } satisfies TransferReport
     }).pipe(Effect.scoped)
 
-  const streamListing = async (connection: Connection, search: string | undefined) => {
+  const streamListing = async (connection: Connection, search: string | undefined, signal: AbortSignal, progress: (n: number) => void) => {
     const entries = await env.catalog.list(search)
-    connection.write([Reply.ok])
-    for (let i = 0; i < entries.length; i += LISTING_BATCH) {
-      connection.write(entries.slice(i, i + LISTING_BATCH).map(encodeListingRow))
+    let batch: string[] = [Reply.ok]
+    let bytes = 0
+    let sent = 0
+    for (const entry of entries) {
+      const row = encodeListingRow(entry)
+      batch.push(row)
+      bytes += row.length + 1
+      if (bytes >= LISTING_BATCH_BYTES) {
+        await connection.writeAndDrain(batch, signal)
+        sent += bytes
+        progress(sent)
+        batch = []
+        bytes = 0
+      }
     }
-    connection.write([Reply.end])
+    batch.push(Reply.end)
+    await connection.writeAndDrain(batch, signal)
     return { count: entries.length }
   }
 
   return serverSessionMachine.provide({
     actors: {
-      readLine: fromPromise(({ input, signal }) => portOf(ports, input.clientId).connection.readLine(signal)),
-      streamListing: fromPromise(({ input }) => streamListing(portOf(ports, input.clientId).connection, input.search)),
-      openDownload: fromPromise(({ input, signal }) => runForActor(openDownload(portOf(ports, input.clientId), input.name), signal)),
-      sendFile: fromPromise(({ input, signal }) => runForActor(sendFile(portOf(ports, input.clientId), input, signal), signal)),
-      receiveUpload: fromPromise(({ input, signal }) => runForActor(receiveUpload(portOf(ports, input.clientId), input), signal)),
+      readLine: fromPromise(({ input, signal }) => portOf(input).connection.readLine(signal)),
+      streamListing: fromPromise(({ input, signal, system }) =>
+        streamListing(portOf(input).connection, input.search, signal, progressOf(system, input.clientId)).catch((error: unknown) => {
+          throw forClient(error)
+        }),
+      ),
+      openDownload: fromPromise(({ input, signal }) => runSessionEffect(openDownload(portOf(input), input.name), signal)),
+      prepareUpload: fromPromise(({ input, signal }) => runSessionEffect(prepareUpload(portOf(input), input), signal)),
+      sendFile: fromPromise(({ input, signal, system }) =>
+        runSessionEffect(sendFile(portOf(input), input, signal, progressOf(system, input.clientId)), signal),
+      ),
+      receiveUpload: fromPromise(({ input, signal, system }) =>
+        runSessionEffect(receiveUpload(portOf(input), input, progressOf(system, input.clientId)), signal),
+      ),
     },
     actions: {
-      reply: ({ context }, params) => ports.get(context.clientId)?.connection.write(params.lines),
-      log: ({ context }, params) => env.log(context.clientId, params),
+      reply: ({ context }, params) => (context.io as SessionPort | undefined)?.connection.write(params.lines),
+      log: ({ context }, params) => {
+        if (params) env.log(context.clientId, params)
+      },
       closeConnection: ({ context }) => {
-        const port = ports.get(context.clientId)
+        const port = context.io as SessionPort | undefined
         if (!port) return
         Effect.runFork(port.releaseStaged)
         port.connection.close()

@@ -1,7 +1,8 @@
 import * as path from 'node:path'
 import { Command } from '@oclif/core'
-import { CommandFailed, TorClient, type ClientOptions, type Success } from '../actors/client-runtime.js'
+import { TorClient, type ClientOptions, type Success } from '../actors/client-runtime.js'
 import { isTorError } from '../errors.js'
+import { visible } from '../protocol/names.js'
 import type { Command as TftcpCommand } from '../protocol/index.js'
 import { describeTransfer } from './format.js'
 import { createProgressBar } from './progress.js'
@@ -17,9 +18,17 @@ export abstract class OneShotClientCommand extends Command {
     }
   }
 
+  /**
+   * One line on stderr with the stable code, exit 1. Text from the server is shown
+   * with control characters made visible. With --json the line is JSON too.
+   */
   protected fail(error: unknown): never {
-    if (error instanceof CommandFailed || isTorError(error)) this.error(error.message, { exit: 1 })
-    throw error
+    if (!isTorError(error)) throw error
+    if (this.jsonEnabled()) {
+      process.stderr.write(`${JSON.stringify({ error: { code: error.code, message: error.message } })}\n`)
+      this.exit(1)
+    }
+    this.error(`${visible(error.message)} [${error.code}]`, { exit: 1 })
   }
 
   /** One line on stderr; `clientDir` is the --dir flag (downloads are in its Downloads folder). */

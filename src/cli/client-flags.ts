@@ -8,4 +8,10 @@ export const clientFlags = {
     default: './tor-files',
     env: 'TOR_CLIENT_DIR',
   }),
+  timeout: Flags.integer({
+    description: 'seconds the server may stay silent during a command before it fails (TOR_ERR_TIMEOUT)',
+    default: 60,
+    min: 1,
+    env: 'TOR_TIMEOUT',
+  }),
 }

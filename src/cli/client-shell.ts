@@ -1,8 +1,9 @@
 import { appendFileSync, readdirSync, readFileSync } from 'node:fs'
 import * as path from 'node:path'
 import * as readline from 'node:readline'
-import { CommandFailed, type TorClient } from '../actors/client-runtime.js'
-import { parseCommand, type Command } from '../protocol/index.js'
+import type { TorClient } from '../actors/client-runtime.js'
+import { asTorError } from '../errors.js'
+import { parseCommand, visible, type Command } from '../protocol/index.js'
 import { describeTransfer, formatListing } from './format.js'
 import { createProgressBar } from './progress.js'
 
@@ -15,6 +16,7 @@ export const SHELL_HELP = [
   '  help              this help',
   '  exit              disconnect and quit',
   'Tab completes commands, file names from the last listing (download) and from Uploads (upload).',
+  'Ctrl-C during a transfer cancels it (nothing partial is kept); Ctrl-C at the prompt leaves.',
 ]
 
 const VERBS = ['show', 'search ', 'download ', 'upload ', 'help', 'exit']
@@ -31,11 +33,17 @@ export interface ShellIO {
 /**
  * The interactive prompt of `tor client connect`. Runs commands one at a time;
  * returns 0 after `exit` or end of input, 1 when the server closed the connection.
+ * Ctrl-C during a command cancels it (the connection is dropped, so nothing partial
+ * stays, and a new one is opened with `reconnect`); Ctrl-C at the prompt leaves.
  */
-export const runShell = async (client: TorClient, dir: string, io: ShellIO): Promise<number> => {
+export const runShell = async (first: TorClient, dir: string, io: ShellIO, reconnect: () => Promise<TorClient>): Promise<number> => {
+  let client = first
   const terminal = Boolean(io.input.isTTY)
   const historyPath = path.join(dir, HISTORY_FILE)
   let knownNames: string[] = []
+  let running: Command | undefined
+  let cancelled = false
+  let closedWhileIdle = false
 
   const completer = (line: string): [string[], string] => {
     const space = line.indexOf(' ')
@@ -59,51 +67,94 @@ export const runShell = async (client: TorClient, dir: string, io: ShellIO): Pro
     removeHistoryDuplicates: true,
   })
   rl.setPrompt('tor> ')
+  rl.on('SIGINT', () => {
+    if (running && !cancelled && 'name' in running) {
+      cancelled = true
+      client.cancel(`${running.verb} of ${running.name}`)
+    } else rl.close()
+  })
+
+  // The server may close the connection while the prompt waits (idle timeout, kicked, shutting down).
+  const watchIdleClose = (c: TorClient) =>
+    c.actor.subscribe((snapshot) => {
+      if (snapshot.status !== 'done' || running) return
+      closedWhileIdle = true
+      rl.close()
+    })
+  let idleWatch = watchIdleClose(client)
 
   const run = async (command: Command) => {
     const outcome = await client.run(command, command.verb === 'download' || command.verb === 'upload' ? createProgressBar() : undefined)
     if (outcome.kind === 'listing') {
       knownNames = outcome.entries.map((e) => e.name)
-      const empty = command.verb === 'search' ? `No file name contains "${command.text}".` : 'The server has no files yet.'
+      const empty = command.verb === 'search' ? `No file name contains "${visible(command.text)}".` : 'The server has no files yet.'
       formatListing(outcome.entries, empty).forEach(io.print)
     } else if (outcome.kind === 'transferred') {
       io.print(describeTransfer(outcome, client.folders.downloads))
     }
   }
 
+  const closedMessage = () => {
+    const reason = client.closedBecause
+    const said = reason && 'said' in reason ? reason.said : undefined
+    return said ? `The server closed the connection: ${visible(said)}` : 'The server closed the connection.'
+  }
+
   if (terminal) rl.prompt()
   for await (const raw of rl) {
-    const line = raw.trim()
+    // Leading blanks go; trailing ones are part of a name ("download a ").
+    const line = raw.replace(/^\s+/, '')
     if (line && terminal) appendHistory(historyPath, line)
-    if (line === '') {
+    const bare = line.trimEnd()
+    if (bare === '') {
       if (terminal) rl.prompt()
       continue
     }
-    if (line === 'help' || line === '?') {
+    if (bare === 'help' || bare === '?') {
       SHELL_HELP.forEach(io.print)
       if (terminal) rl.prompt()
       continue
     }
-    const command = parseCommand(line)
+    const command = parseCommand(bare === 'show' || bare === 'exit' ? bare : line)
     if (command.verb === 'unknown') {
-      io.printError(`Unknown command "${line}". Type help for the commands.`)
+      io.printError(`Unknown command "${visible(line)}". Type help for the commands.`)
       if (terminal) rl.prompt()
       continue
     }
+    running = command
     try {
       await run(command)
       if (command.verb === 'exit') break
     } catch (error) {
+      const failure = asTorError(error)
       // A plain "connection closed" is said below in a person's words.
-      const closed = error instanceof CommandFailed && error.code === 'TOR_ERR_PEER_CLOSED'
-      if (!closed) io.printError(error instanceof CommandFailed ? error.message : String(error))
+      if (failure.code !== 'TOR_ERR_PEER_CLOSED') io.printError(visible(failure.message))
+    } finally {
+      running = undefined
     }
-    if (!client.connected) {
-      io.printError('The server closed the connection.')
+    if (cancelled) {
+      cancelled = false
+      idleWatch.unsubscribe()
+      try {
+        client = await reconnect()
+        idleWatch = watchIdleClose(client)
+        io.printError('Cancelled; nothing partial was kept. Connected again.')
+      } catch (error) {
+        io.printError(`Cancelled, and could not connect again: ${visible(asTorError(error).message)}`)
+        rl.close()
+        return 1
+      }
+    } else if (!client.connected) {
+      io.printError(closedMessage())
       rl.close()
       return 1
     }
     if (terminal) rl.prompt()
+  }
+  idleWatch.unsubscribe()
+  if (closedWhileIdle) {
+    io.printError(closedMessage())
+    return 1
   }
   rl.close()
   return 0

@@ -1,5 +1,6 @@
 import { combineInspectors, startStatelyInspector } from '../actors/inspector.js'
 import { startServer } from '../actors/server-runtime.js'
+import type { ServerLimits } from '../machines/server.js'
 import { createTraceRecorder } from '../actors/trace-recorder.js'
 import { attachConsole } from './admin-console.js'
 
@@ -7,7 +8,7 @@ export interface ServeOptions {
   readonly host: string
   readonly port: number
   readonly dir: string
-  readonly maxUploadBytes: number
+  readonly limits: ServerLimits
   readonly console: boolean
   readonly traceDir?: string
   readonly inspectPort?: number
@@ -26,7 +27,7 @@ export const serve = async (options: ServeOptions, say: (line: string) => void):
     host: options.host,
     port: options.port,
     dir: options.dir,
-    maxUploadBytes: options.maxUploadBytes,
+    limits: options.limits,
     log: (line) => print(`${new Date().toISOString()} ${line}`),
     answer: (line) => print(line),
     clear: () => process.stdout.write('\x1b[2J\x1b[3J\x1b[H'),
@@ -37,9 +38,10 @@ export const serve = async (options: ServeOptions, say: (line: string) => void):
   })
 
   // Before announcing the server: a signal right after the announcement must stop it cleanly.
+  // The first signal drains (transfers in flight finish), the second stops at once.
   const stop = () => server.shutdown()
-  process.once('SIGINT', stop)
-  process.once('SIGTERM', stop)
+  process.on('SIGINT', stop)
+  process.on('SIGTERM', stop)
   say(`Tor-Server listening on ${server.host}:${server.port}, serving ${server.root}`)
   if (recorder) say(`Recording one session trace per client in ${options.traceDir}`)
   if (inspector) say(`Inspector: open ${inspector.url} in a browser to watch the machines live`)

@@ -7,3 +7,10 @@ export const parseByteSize = (text: string): number | undefined => {
   const bytes = Number(match[1]) * FACTORS[match[2]!.toLowerCase()]!
   return Number.isSafeInteger(bytes) ? bytes : undefined
 }
+
+/** Parses "300", "0.5" (seconds) into milliseconds; undefined when it is not a positive number. */
+export const parseSeconds = (text: string): number | undefined => {
+  if (!/^\s*[0-9]+(\.[0-9]+)?\s*$/.test(text)) return undefined
+  const ms = Math.round(Number(text) * 1000)
+  return ms > 0 && ms <= 2 ** 31 - 1 ? ms : undefined
+}

@@ -1,4 +1,5 @@
 import { assign, fromPromise, setup } from 'xstate'
+import { asTorError, FileNotFound, PeerClosed, ProtocolViolation, ServerRefused, type TorError } from '../errors.js'
 import { Reply, encodeCommand, encodeSize, isErrorReply, parseSize, type Command, type FileEntry } from '../protocol/index.js'
 import type { LineResult } from './session-rules.js'
 
@@ -13,7 +14,7 @@ export type ClientOutcome =
   | { readonly ok: true; readonly kind: 'listing'; readonly entries: readonly FileEntry[] }
   | { readonly ok: true; readonly kind: 'transferred'; readonly direction: 'download' | 'upload'; readonly name: string; readonly bytes: number; readonly durationMs: number }
   | { readonly ok: true; readonly kind: 'exited' }
-  | { readonly ok: false; readonly code: string; readonly message: string }
+  | { readonly ok: false; readonly error: TorError }
 
 export interface ClientContext {
   readonly command: Command | undefined
@@ -21,7 +22,10 @@ export interface ClientContext {
   readonly outcome: ClientOutcome | undefined
 }
 
-export type ClientEvent = { readonly type: 'user.command'; readonly command: Command }
+export type ClientEvent =
+  | { readonly type: 'user.command'; readonly command: Command }
+  /** The server ended the connection while no command was running (idle timeout, kicked, shutdown), with its last error line. */
+  | { readonly type: 'connection.ended'; readonly reason: string | undefined }
 
 export interface TransferInput {
   readonly name: string
@@ -34,21 +38,17 @@ const notProvided = (what: string) => () => {
 
 const text = (line: LineResult): string => (line._tag === 'Line' ? line.text : '')
 
-const failure = (code: string, message: string): ClientOutcome => ({ ok: false, code, message })
+const failure = (error: TorError): ClientOutcome => ({ ok: false, error })
 
-/** The outcome for a reply the command did not expect (`error ...`, unknown command, garbage). */
-export const refusal = (line: LineResult): ClientOutcome => {
-  if (line._tag === 'Invalid') return failure(line.code, `bad reply from server: ${line.message}`)
-  if (isErrorReply(line.text)) return failure('TOR_ERR_REFUSED', line.text.slice('error '.length))
-  if (line.text === Reply.unknownCommand) return failure('TOR_ERR_REFUSED', Reply.unknownCommand)
-  if (line.text === Reply.notFound) return failure('TOR_ERR_NOT_FOUND', Reply.notFound)
-  return failure('TOR_ERR_PROTOCOL', `unexpected reply from server: ${JSON.stringify(line.text)}`)
+/** The outcome for a reply the command did not expect (`error ...`, unknown command, Not found file, garbage). */
+export const refusal = (line: LineResult, command?: Command): ClientOutcome => {
+  if (line._tag === 'Invalid') return failure(new ProtocolViolation({ detail: `bad reply from server: ${line.message}` }))
+  if (isErrorReply(line.text) || line.text === Reply.unknownCommand) return failure(new ServerRefused({ reply: line.text }))
+  if (line.text === Reply.notFound) return failure(new FileNotFound({ name: command && 'name' in command ? command.name : '' }))
+  return failure(new ProtocolViolation({ detail: `unexpected reply from server: ${JSON.stringify(line.text)}` }))
 }
 
-const errorOutcome = (error: unknown): ClientOutcome => {
-  const e = error as { code?: string; message?: string } | undefined
-  return failure(e?.code ?? 'TOR_ERR_INTERNAL', e?.message ?? String(error))
-}
+const errorOutcome = (error: unknown): ClientOutcome => failure(asTorError(error))
 
 export const clientSessionMachine = setup({
   types: {
@@ -95,6 +95,13 @@ export const clientSessionMachine = setup({
     ready: {
       description: 'Connected and idle: waiting for the next command from the user.',
       on: {
+        'connection.ended': {
+          target: 'closed',
+          actions: assign({
+            outcome: ({ event }) =>
+              failure(new PeerClosed({ said: event.reason })),
+          }),
+        },
         'user.command': [
           {
             guard: { type: 'commandIsUpload', params: ({ event }) => event.command },
@@ -139,16 +146,16 @@ export const clientSessionMachine = setup({
             target: 'receivingListing',
             // Only `ok` starts a listing; anything else is the outcome.
             actions: assign({
-              outcome: ({ event }) => (text(event.output) === Reply.ok ? undefined : refusal(event.output)),
+              outcome: ({ context, event }) => (text(event.output) === Reply.ok ? undefined : refusal(event.output, context.command)),
             }),
           },
-          { guard: 'isDownload', target: 'receivingSize', actions: assign({ outcome: ({ event }) => (text(event.output) === Reply.ok ? undefined : refusal(event.output)) }) },
+          { guard: 'isDownload', target: 'receivingSize', actions: assign({ outcome: ({ context, event }) => (text(event.output) === Reply.ok ? undefined : refusal(event.output, context.command)) }) },
           {
             guard: 'isUpload',
             target: 'sendingSize',
-            actions: assign({ outcome: ({ event }) => (text(event.output) === Reply.ok ? undefined : refusal(event.output)) }),
+            actions: assign({ outcome: ({ context, event }) => (text(event.output) === Reply.ok ? undefined : refusal(event.output, context.command)) }),
           },
-          { target: 'ready', actions: assign({ outcome: ({ event }) => refusal(event.output) }) },
+          { target: 'ready', actions: assign({ outcome: ({ context, event }) => refusal(event.output, context.command) }) },
         ],
         onError: { target: 'closed', actions: 'recordError' },
       },
@@ -175,7 +182,7 @@ export const clientSessionMachine = setup({
             src: 'readLine',
             onDone: [
               { guard: { type: 'replyIs', params: ({ event }) => ({ line: event.output, expected: Reply.found }) }, target: 'awaitingSize' },
-              { target: '#clientSession.ready', actions: assign({ outcome: ({ event }) => refusal(event.output) }) },
+              { target: '#clientSession.ready', actions: assign({ outcome: ({ context, event }) => refusal(event.output, context.command) }) },
             ],
             onError: { target: '#clientSession.closed', actions: 'recordError' },
           },
@@ -192,7 +199,7 @@ export const clientSessionMachine = setup({
                 actions: assign({ size: ({ event }) => parseSize(text(event.output)) as number }),
               },
               // Without a size the payload cannot be delimited: the connection is unusable.
-              { target: '#clientSession.closed', actions: assign({ outcome: ({ event }) => refusal(event.output) }) },
+              { target: '#clientSession.closed', actions: assign({ outcome: ({ context, event }) => refusal(event.output, context.command) }) },
             ],
             onError: { target: '#clientSession.closed', actions: 'recordError' },
           },
@@ -208,7 +215,7 @@ export const clientSessionMachine = setup({
         src: 'readLine',
         onDone: [
           { guard: { type: 'replyIs', params: ({ event }) => ({ line: event.output, expected: Reply.ok }) }, target: 'transferring.uploading' },
-          { target: 'ready', actions: assign({ outcome: ({ event }) => refusal(event.output) }) },
+          { target: 'ready', actions: assign({ outcome: ({ context, event }) => refusal(event.output, context.command) }) },
         ],
         onError: { target: 'closed', actions: 'recordError' },
       },
@@ -254,7 +261,7 @@ export const clientSessionMachine = setup({
                 src: 'readLine',
                 onDone: [
                   { guard: { type: 'replyIs', params: ({ event }) => ({ line: event.output, expected: Reply.end }) }, target: '#clientSession.ready' },
-                  { target: '#clientSession.ready', actions: assign({ outcome: ({ event }) => refusal(event.output) }) },
+                  { target: '#clientSession.ready', actions: assign({ outcome: ({ context, event }) => refusal(event.output, context.command) }) },
                 ],
                 onError: { target: '#clientSession.closed', actions: 'recordError' },
               },

@@ -1,21 +1,38 @@
 import { assign, fromPromise, setup } from 'xstate'
 import { Reply, encodeSize, errorReply } from '../protocol/index.js'
-import { decideCommand, decideUploadSize, type LineResult } from './session-rules.js'
+import {
+  ClosingReply,
+  LOGGED_REFUSALS,
+  decideCommand,
+  decideUploadSize,
+  type CommandDecision,
+  type LineResult,
+  type SessionLimits,
+  type SizeDecision,
+} from './session-rules.js'
 
 /**
  * One connected client, as the server sees it. Pure definition: the actors and
  * actions below are placeholders, and `src/actors/server-session-io.ts` provides
  * the real ones (socket, folder) with `machine.provide(...)`. So replay and
  * transition tests run this exact machine without any I/O.
+ *
+ * Timeouts are delayed transitions: `idleTimeout` while awaiting a command or a
+ * size, `stallTimeout` while a listing or transfer makes no progress (the I/O
+ * reports progress with `io.progress` about once a second, never per chunk).
  */
 
 export interface SessionInput {
   readonly clientId: string
-  readonly maxUploadBytes: number
+  readonly limits: SessionLimits
+  /** The session's I/O (its connection), opaque to the machine; absent in replays and transition tests. */
+  readonly io?: unknown
 }
 
+/** What every provided actor gets: the session's I/O and its id. */
 export interface SessionRef {
   readonly clientId: string
+  readonly io: unknown
 }
 
 export interface Transfer {
@@ -25,9 +42,19 @@ export interface Transfer {
 }
 
 export interface SessionContext extends SessionInput {
-  readonly search: string | undefined
-  readonly name: string | undefined
+  /** The decision on the last command line, taken once when it was read. */
+  readonly decision: CommandDecision | undefined
+  /** The decision on the last upload size line. */
+  readonly size: SizeDecision | undefined
   readonly transfer: Transfer | undefined
+  /** Bytes moved by the transfer in progress, as last reported by the I/O. */
+  readonly transferred: number
+  /** When the session last started waiting for a command (ms since the epoch). */
+  readonly idleSince: number
+  /** Refused lines in a row. */
+  readonly refusals: number
+  /** The server is shutting down: end after the transfer in progress. */
+  readonly draining: boolean
 }
 
 export type DownloadLookup = { readonly found: true; readonly size: number } | { readonly found: false }
@@ -37,20 +64,73 @@ export interface TransferReport {
   readonly durationMs: number
 }
 
+/** The problem of a failed actor: `reason` for the server's log, `publicReason` safe for the client. */
+export interface Failure {
+  readonly _tag?: string
+  readonly code?: string
+  readonly message: string
+  readonly publicReason: string
+}
+
 export type SessionLog =
   | { readonly kind: 'refused'; readonly command: string; readonly reason: string }
+  | { readonly kind: 'refusalsSummarized'; readonly count: number }
   | { readonly kind: 'transferred'; readonly transfer: Transfer; readonly report: TransferReport }
   | { readonly kind: 'transferFailed'; readonly transfer: Transfer; readonly reason: string }
+  | { readonly kind: 'closing'; readonly reason: string }
 
-export type SessionEvent = { readonly type: 'session.close' }
+export type SessionEvent =
+  | { readonly type: 'io.progress'; readonly bytes: number }
+  | { readonly type: 'session.kick' }
+  | { readonly type: 'session.drain' }
 
 const notProvided = (what: string) => () => {
   throw new Error(`${what} is provided by src/actors; this machine definition has no I/O`)
 }
 
-const reasonOf = (error: unknown): string => (error instanceof Error ? error.message : String(error))
+const failureOf = (error: unknown): Failure => {
+  const e = error as Partial<Failure> | undefined
+  return { _tag: e?._tag, code: e?.code, message: e?.message ?? String(error), publicReason: e?.publicReason ?? 'internal error on the server' }
+}
 
-const lineText = (line: LineResult): string => (line._tag === 'Line' ? line.text : `<${line.code}>`)
+const ref = ({ context }: { context: SessionContext }): SessionRef => ({ clientId: context.clientId, io: context.io })
+
+/** The summary of refusals not logged one by one, if there were any. */
+const refusalSummary = (context: SessionContext): SessionLog | undefined =>
+  context.refusals > LOGGED_REFUSALS ? { kind: 'refusalsSummarized', count: context.refusals - LOGGED_REFUSALS } : undefined
+
+const decision = (context: SessionContext) => context.decision!
+
+/** A child state that ends the session when no `io.progress` arrives for stallTimeout. */
+const stallWatch = (options: { readonly replyOnStall: boolean }) => ({
+  initial: 'progressing' as const,
+  states: {
+    progressing: {
+      description: 'Each io.progress restarts the stall timer.',
+      on: {
+        'io.progress': {
+          target: 'progressing',
+          reenter: true,
+          actions: 'recordProgress' as const,
+        },
+      },
+      after: {
+        stallTimeout: {
+          target: '#serverSession.closed',
+          actions: [
+            ...(options.replyOnStall
+              ? [{ type: 'reply' as const, params: ({ context }: { context: SessionContext }) => ({ lines: [ClosingReply.stalled(context.limits.stallTimeoutMs)] }) }]
+              : []),
+            {
+              type: 'log' as const,
+              params: ({ context }: { context: SessionContext }) => ({ kind: 'closing' as const, reason: `stalled: no progress for ${context.limits.stallTimeoutMs} ms` }),
+            },
+          ],
+        },
+      },
+    },
+  },
+})
 
 export const serverSessionMachine = setup({
   types: {
@@ -58,126 +138,183 @@ export const serverSessionMachine = setup({
     input: {} as SessionInput,
     events: {} as SessionEvent,
   },
-  // Every actor's input names the session (clientId): the I/O provided once per server finds its connection by it.
+  delays: {
+    idleTimeout: ({ context }) => context.limits.idleTimeoutMs,
+    stallTimeout: ({ context }) => context.limits.stallTimeoutMs,
+  },
   actors: {
     readLine: fromPromise<LineResult, SessionRef>(notProvided('readLine')),
     streamListing: fromPromise<{ count: number }, SessionRef & { search: string | undefined }>(notProvided('streamListing')),
     openDownload: fromPromise<DownloadLookup, SessionRef & { name: string }>(notProvided('openDownload')),
+    prepareUpload: fromPromise<void, SessionRef & Transfer>(notProvided('prepareUpload')),
     sendFile: fromPromise<TransferReport, SessionRef & Transfer>(notProvided('sendFile')),
     receiveUpload: fromPromise<TransferReport, SessionRef & Transfer>(notProvided('receiveUpload')),
   },
   actions: {
     reply: (_, _params: { lines: readonly string[] }) => notProvided('reply')(),
-    log: (_, _params: SessionLog) => notProvided('log')(),
+    /** Writes one log line; undefined logs nothing. */
+    log: (_, _params: SessionLog | undefined) => notProvided('log')(),
     closeConnection: notProvided('closeConnection'),
+    startWaiting: assign({ decision: undefined, size: undefined, transfer: undefined, transferred: 0, idleSince: () => Date.now() }),
+    storeDecision: assign({ decision: (_, line: LineResult) => decideCommand(line) }),
+    storeSize: assign(({ context }, line: LineResult) => ({ size: decideUploadSize(line, context.limits.maxUploadBytes) })),
+    countRefusal: assign({ refusals: ({ context }) => context.refusals + 1 }),
+    resetRefusals: assign({ refusals: 0 }),
+    markDraining: assign({ draining: true }),
+    recordProgress: assign({ transferred: ({ context, event }) => (event.type === 'io.progress' ? event.bytes : context.transferred) }),
+    startTransfer: assign({ transfer: (_, transfer: Transfer) => transfer, transferred: 0 }),
   },
   guards: {
-    wantsListing: (_, line: LineResult) => decideCommand(line).next === 'list',
-    wantsDownload: (_, line: LineResult) => decideCommand(line).next === 'download',
-    wantsUpload: (_, line: LineResult) => decideCommand(line).next === 'upload',
-    wantsExit: (_, line: LineResult) => decideCommand(line).next === 'exit',
-    sizeAccepted: ({ context }, line: LineResult) => decideUploadSize(line, context.maxUploadBytes).accepted,
+    decidedTo: ({ context }, next: CommandDecision['next']) => decision(context).next === next,
+    refusalLimitReached: ({ context }) => context.refusals + 1 >= context.limits.maxRefusals,
+    sizeAccepted: ({ context }) => context.size?.accepted === true,
     fileFound: (_, lookup: DownloadLookup) => lookup.found,
     peerClosed: (_, error: unknown) => (error as { _tag?: string } | undefined)?._tag === 'PeerClosed',
+    draining: ({ context }) => context.draining,
+    /** Payload bytes are on the wire to the client: no reply line may interrupt them. */
+    sendingPayload: ({ context }) => context.transfer?.direction === 'download',
   },
 }).createMachine({
   id: 'serverSession',
-  context: ({ input }) => ({ ...input, search: undefined, name: undefined, transfer: undefined }),
+  context: ({ input }) => ({
+    ...input,
+    decision: undefined,
+    size: undefined,
+    transfer: undefined,
+    transferred: 0,
+    idleSince: 0,
+    refusals: 0,
+    draining: false,
+  }),
   initial: 'awaitingCommand',
-  on: { 'session.close': '.closed' },
+  on: {
+    'session.kick': [
+      {
+        guard: 'sendingPayload',
+        target: '.closed',
+        actions: { type: 'log', params: { kind: 'closing', reason: 'kicked by the operator' } },
+      },
+      {
+        target: '.closed',
+        actions: [
+          { type: 'reply', params: { lines: [ClosingReply.kicked] } },
+          { type: 'log', params: { kind: 'closing', reason: 'kicked by the operator' } },
+        ],
+      },
+    ],
+    'session.drain': { actions: 'markDraining' },
+  },
   states: {
     awaitingCommand: {
-      description: 'Waiting for the next command line (pipelined lines wait their turn). Refused commands are answered here and the session stays.',
-      entry: assign({ search: undefined, name: undefined, transfer: undefined }),
+      description: 'Waiting for the next command line (pipelined lines wait their turn; none is read while replies wait to be sent). Closed after idleTimeout, or at once when the server is shutting down.',
+      entry: 'startWaiting',
+      always: {
+        guard: 'draining',
+        target: 'closed',
+        actions: [
+          { type: 'reply', params: { lines: [ClosingReply.shuttingDown] } },
+          { type: 'log', params: { kind: 'closing', reason: 'server shutting down' } },
+        ],
+      },
+      after: {
+        idleTimeout: {
+          target: 'closed',
+          actions: [
+            { type: 'reply', params: ({ context }) => ({ lines: [ClosingReply.idle(context.limits.idleTimeoutMs)] }) },
+            { type: 'log', params: ({ context }) => ({ kind: 'closing', reason: `idle for ${context.limits.idleTimeoutMs} ms` }) },
+          ],
+        },
+      },
       invoke: {
         id: 'readCommand',
         src: 'readLine',
-        input: ({ context }) => ({ clientId: context.clientId }),
-        onDone: [
-          {
-            guard: { type: 'wantsListing', params: ({ event }) => event.output },
-            target: 'streamingList',
-            actions: assign({ search: ({ event }) => (decideCommand(event.output) as { search?: string }).search }),
-          },
-          {
-            guard: { type: 'wantsDownload', params: ({ event }) => event.output },
-            target: 'sendingSize',
-            actions: assign({ name: ({ event }) => (decideCommand(event.output) as { name: string }).name }),
-          },
-          {
-            guard: { type: 'wantsUpload', params: ({ event }) => event.output },
-            target: 'receivingSize',
-            actions: [
-              assign({ name: ({ event }) => (decideCommand(event.output) as { name: string }).name }),
-              { type: 'reply', params: { lines: [Reply.ok] } },
-            ],
-          },
-          { guard: { type: 'wantsExit', params: ({ event }) => event.output }, target: 'exit' },
-          {
-            target: 'awaitingCommand',
-            reenter: true,
-            actions: [
-              {
-                type: 'reply',
-                params: ({ event }) => {
-                  const decision = decideCommand(event.output)
-                  return { lines: [decision.next === 'refuse' ? decision.reply : Reply.unknownCommand] }
-                },
-              },
-              {
-                type: 'log',
-                params: ({ event }) => {
-                  const decision = decideCommand(event.output)
-                  return {
-                    kind: 'refused',
-                    command: lineText(event.output),
-                    reason: decision.next === 'refuse' ? decision.reason : 'refused',
-                  }
-                },
-              },
-            ],
-          },
-        ],
+        input: ref,
+        onDone: { target: 'dispatching', actions: { type: 'storeDecision', params: ({ event }) => event.output } },
+        // The client's input ended (every line before it was answered) or the connection broke.
         onError: 'closed',
       },
     },
+    dispatching: {
+      description: 'Acts on the decision taken once on the line just read.',
+      always: [
+        {
+          guard: { type: 'decidedTo', params: 'list' },
+          target: 'streamingList',
+          actions: [{ type: 'log', params: ({ context }) => refusalSummary(context) }, 'resetRefusals'],
+        },
+        {
+          guard: { type: 'decidedTo', params: 'download' },
+          target: 'sendingSize',
+          actions: [{ type: 'log', params: ({ context }) => refusalSummary(context) }, 'resetRefusals'],
+        },
+        {
+          guard: { type: 'decidedTo', params: 'upload' },
+          target: 'receivingSize',
+          actions: [{ type: 'log', params: ({ context }) => refusalSummary(context) }, 'resetRefusals', { type: 'reply', params: { lines: [Reply.ok] } }],
+        },
+        { guard: { type: 'decidedTo', params: 'exit' }, target: 'exit', actions: { type: 'log', params: ({ context }) => refusalSummary(context) } },
+        {
+          guard: 'refusalLimitReached',
+          target: 'closed',
+          actions: [
+            { type: 'reply', params: ({ context }) => ({ lines: [ClosingReply.refusals(context.limits.maxRefusals)] }) },
+            'countRefusal',
+            { type: 'log', params: ({ context }) => ({ kind: 'closing', reason: `${context.refusals} refused lines in a row` }) },
+          ],
+        },
+        {
+          target: 'awaitingCommand',
+          actions: [
+            { type: 'reply', params: ({ context }) => ({ lines: [(decision(context) as { reply: string }).reply] }) },
+            'countRefusal',
+            {
+              type: 'log',
+              params: ({ context }) => {
+                const refused = decision(context) as { command: string; reason: string }
+                return context.refusals <= LOGGED_REFUSALS ? { kind: 'refused', command: refused.command, reason: refused.reason } : undefined
+              },
+            },
+          ],
+        },
+      ],
+    },
     streamingList: {
-      description: 'Sending ok, one row per file (all, or the search matches) and end.',
+      description: 'Sending ok, one row per file (all, or the search matches) and end, as fast as the client reads.',
       invoke: {
         id: 'listFiles',
         src: 'streamListing',
-        input: ({ context }) => ({ clientId: context.clientId, search: context.search }),
+        input: ({ context }) => ({ ...ref({ context }), search: (decision(context) as { search?: string }).search }),
         onDone: 'awaitingCommand',
-        onError: {
-          target: 'awaitingCommand',
-          actions: { type: 'reply', params: ({ event }) => ({ lines: [errorReply(reasonOf(event.error))] }) },
-        },
+        onError: [
+          { guard: { type: 'peerClosed', params: ({ event }: { event: { error: unknown } }) => event.error }, target: 'closed' },
+          {
+            target: 'awaitingCommand',
+            actions: { type: 'reply', params: ({ event }) => ({ lines: [errorReply(failureOf(event.error).publicReason)] }) },
+          },
+        ],
       },
+      ...stallWatch({ replyOnStall: false }),
     },
     sendingSize: {
       description: 'Opening the file to download, then answering ok, found and its size, or ok and Not found file.',
       invoke: {
         id: 'openDownload',
         src: 'openDownload',
-        input: ({ context }) => ({ clientId: context.clientId, name: context.name! }),
+        input: ({ context }) => ({ ...ref({ context }), name: (decision(context) as { name: string }).name }),
         onDone: [
           {
             guard: { type: 'fileFound', params: ({ event }) => event.output },
             target: 'transferring.sendingFile',
             actions: [
-              assign({
-                transfer: ({ context, event }) => ({
+              {
+                type: 'startTransfer',
+                params: ({ context, event }) => ({
                   direction: 'download' as const,
-                  name: context.name!,
+                  name: (decision(context) as { name: string }).name,
                   size: (event.output as { size: number }).size,
                 }),
-              }),
-              {
-                type: 'reply',
-                params: ({ event }) => ({
-                  lines: [Reply.ok, Reply.found, encodeSize((event.output as { size: number }).size)],
-                }),
               },
+              { type: 'reply', params: ({ event }) => ({ lines: [Reply.ok, Reply.found, encodeSize((event.output as { size: number }).size)] }) },
             ],
           },
           {
@@ -186,67 +323,108 @@ export const serverSessionMachine = setup({
               { type: 'reply', params: { lines: [Reply.ok, Reply.notFound] } },
               {
                 type: 'log',
-                params: ({ context }) => ({ kind: 'refused', command: `download ${context.name}`, reason: 'not found' }),
+                params: ({ context }) => ({ kind: 'refused', command: `download ${(decision(context) as { name: string }).name}`, reason: 'not found' }),
               },
             ],
           },
         ],
         onError: {
           target: 'awaitingCommand',
-          actions: { type: 'reply', params: ({ event }) => ({ lines: [errorReply(reasonOf(event.error))] }) },
+          actions: [
+            { type: 'reply', params: ({ event }) => ({ lines: [errorReply(failureOf(event.error).publicReason)] }) },
+            {
+              type: 'log',
+              params: ({ context, event }) => ({
+                kind: 'refused',
+                command: `download ${(decision(context) as { name: string }).name}`,
+                reason: failureOf(event.error).message,
+              }),
+            },
+          ],
         },
       },
     },
     receivingSize: {
-      description: 'Upload accepted with ok; waiting for the size line. A bad or too large size gets an error and the session goes on.',
+      description: 'Upload accepted with ok; waiting for the size line (closed after idleTimeout).',
+      after: {
+        idleTimeout: {
+          target: 'closed',
+          actions: [
+            { type: 'reply', params: ({ context }) => ({ lines: [ClosingReply.idle(context.limits.idleTimeoutMs)] }) },
+            { type: 'log', params: ({ context }) => ({ kind: 'closing', reason: `no size line for ${context.limits.idleTimeoutMs} ms` }) },
+          ],
+        },
+      },
       invoke: {
         id: 'readUploadSize',
         src: 'readLine',
-        input: ({ context }) => ({ clientId: context.clientId }),
-        onDone: [
-          {
-            guard: { type: 'sizeAccepted', params: ({ event }) => event.output },
-            target: 'transferring.receivingFile',
-            actions: [
-              assign({
-                transfer: ({ context, event }) => ({
-                  direction: 'upload' as const,
-                  name: context.name!,
-                  size: (decideUploadSize(event.output, context.maxUploadBytes) as { size: number }).size,
-                }),
-              }),
-              { type: 'reply', params: { lines: [Reply.ok] } },
-            ],
-          },
-          {
-            target: 'awaitingCommand',
-            actions: [
-              {
-                type: 'reply',
-                params: ({ context, event }) => {
-                  const decision = decideUploadSize(event.output, context.maxUploadBytes)
-                  return { lines: [decision.accepted ? Reply.ok : decision.reply] }
-                },
-              },
-              {
-                type: 'log',
-                params: ({ context, event }) => {
-                  const decision = decideUploadSize(event.output, context.maxUploadBytes)
-                  return {
-                    kind: 'refused',
-                    command: `upload ${context.name} (size ${lineText(event.output)})`,
-                    reason: decision.accepted ? 'refused' : decision.reason,
-                  }
-                },
-              },
-            ],
-          },
-        ],
+        input: ref,
+        onDone: { target: 'checkingSize', actions: { type: 'storeSize', params: ({ event }) => event.output } },
         onError: 'closed',
       },
     },
+    checkingSize: {
+      description: 'A bad or too large size gets an error and the session goes on; no payload follows it.',
+      always: [
+        { guard: 'sizeAccepted', target: 'preparingUpload' },
+        {
+          target: 'awaitingCommand',
+          actions: [
+            { type: 'reply', params: ({ context }) => ({ lines: [(context.size as { reply: string }).reply] }) },
+            {
+              type: 'log',
+              params: ({ context }) => {
+                const size = context.size as { text: string; reason: string }
+                return { kind: 'refused', command: `upload ${(decision(context) as { name: string }).name} (size ${size.text})`, reason: size.reason }
+              },
+            },
+          ],
+        },
+      ],
+    },
+    preparingUpload: {
+      description: 'Checking free space and creating the hidden temporary file before saying ok; a failure is answered with error and no payload follows.',
+      invoke: {
+        id: 'prepareUpload',
+        src: 'prepareUpload',
+        input: ({ context }) => ({
+          ...ref({ context }),
+          direction: 'upload' as const,
+          name: (decision(context) as { name: string }).name,
+          size: (context.size as { size: number }).size,
+        }),
+        onDone: {
+          target: 'transferring.receivingFile',
+          actions: [
+            {
+              type: 'startTransfer',
+              params: ({ context }) => ({
+                direction: 'upload' as const,
+                name: (decision(context) as { name: string }).name,
+                size: (context.size as { size: number }).size,
+              }),
+            },
+            { type: 'reply', params: { lines: [Reply.ok] } },
+          ],
+        },
+        onError: {
+          target: 'awaitingCommand',
+          actions: [
+            { type: 'reply', params: ({ event }) => ({ lines: [errorReply(failureOf(event.error).publicReason)] }) },
+            {
+              type: 'log',
+              params: ({ context, event }) => ({
+                kind: 'refused',
+                command: `upload ${(decision(context) as { name: string }).name} (size ${(context.size as { size: number }).size})`,
+                reason: failureOf(event.error).message,
+              }),
+            },
+          ],
+        },
+      },
+    },
     transferring: {
-      description: 'Payload bytes move as a Node stream; the machine only sees the transfer end.',
+      description: 'Payload bytes move as a Node stream; the machine only sees progress about once a second and the transfer end.',
       initial: 'sendingFile',
       states: {
         sendingFile: {
@@ -254,42 +432,33 @@ export const serverSessionMachine = setup({
           invoke: {
             id: 'sendFile',
             src: 'sendFile',
-            input: ({ context }) => ({ clientId: context.clientId, ...context.transfer! }),
+            input: ({ context }) => ({ ...ref({ context }), ...context.transfer! }),
             onDone: {
               target: '#serverSession.awaitingCommand',
-              actions: {
-                type: 'log',
-                params: ({ context, event }) => ({ kind: 'transferred', transfer: context.transfer!, report: event.output }),
-              },
+              actions: { type: 'log', params: ({ context, event }) => ({ kind: 'transferred', transfer: context.transfer!, report: event.output }) },
             },
             // Part of the payload may already be on the wire: the byte stream cannot be resynchronised.
             onError: {
               target: '#serverSession.closed',
               actions: {
                 type: 'log',
-                params: ({ context, event }) => ({
-                  kind: 'transferFailed',
-                  transfer: context.transfer!,
-                  reason: reasonOf(event.error),
-                }),
+                params: ({ context, event }) => ({ kind: 'transferFailed', transfer: context.transfer!, reason: failureOf(event.error).message }),
               },
             },
           },
+          ...stallWatch({ replyOnStall: false }),
         },
         receivingFile: {
-          description: 'Writing exactly size bytes to a hidden temporary file, renamed into place before end.',
+          description: 'Writing exactly size bytes to the hidden temporary file, renamed into place before end. If storage fails mid-way the rest of the payload is read and dropped, then error.',
           invoke: {
             id: 'receiveUpload',
             src: 'receiveUpload',
-            input: ({ context }) => ({ clientId: context.clientId, ...context.transfer! }),
+            input: ({ context }) => ({ ...ref({ context }), ...context.transfer! }),
             onDone: {
               target: '#serverSession.awaitingCommand',
               actions: [
                 { type: 'reply', params: { lines: [Reply.end] } },
-                {
-                  type: 'log',
-                  params: ({ context, event }) => ({ kind: 'transferred', transfer: context.transfer!, report: event.output }),
-                },
+                { type: 'log', params: ({ context, event }) => ({ kind: 'transferred', transfer: context.transfer!, report: event.output }) },
               ],
             },
             onError: [
@@ -299,42 +468,35 @@ export const serverSessionMachine = setup({
                 target: '#serverSession.closed',
                 actions: {
                   type: 'log',
-                  params: ({ context, event }) => ({
-                    kind: 'transferFailed',
-                    transfer: context.transfer!,
-                    reason: reasonOf(event.error),
-                  }),
+                  params: ({ context, event }) => ({ kind: 'transferFailed', transfer: context.transfer!, reason: failureOf(event.error).message }),
                 },
               },
               {
                 // The whole payload was read (and dropped); the session goes on.
                 target: '#serverSession.awaitingCommand',
                 actions: [
-                  { type: 'reply', params: ({ event }) => ({ lines: [errorReply(reasonOf(event.error))] }) },
+                  { type: 'reply', params: ({ event }) => ({ lines: [errorReply(failureOf(event.error).publicReason)] }) },
                   {
                     type: 'log',
-                    params: ({ context, event }) => ({
-                      kind: 'transferFailed',
-                      transfer: context.transfer!,
-                      reason: reasonOf(event.error),
-                    }),
+                    params: ({ context, event }) => ({ kind: 'transferFailed', transfer: context.transfer!, reason: failureOf(event.error).message }),
                   },
                 ],
               },
             ],
           },
+          ...stallWatch({ replyOnStall: true }),
         },
       },
     },
     exit: {
-      description: 'Said exit; the connection is closed.',
+      description: 'Said exit; the connection is closed once the reply is sent.',
       type: 'final',
       entry: [{ type: 'reply', params: { lines: [Reply.exit] } }, 'closeConnection'],
     },
     closed: {
-      description: 'The client went away, a transfer broke off, or the server shut down.',
+      description: 'The client went away or its input ended, a transfer broke off or stalled, a timeout or a limit was reached, the operator kicked it, or the server shut down.',
       type: 'final',
-      entry: 'closeConnection',
+      entry: [{ type: 'log', params: ({ context }) => refusalSummary(context) }, 'closeConnection'],
     },
   },
 })

@@ -1,16 +1,27 @@
-import { assign, fromCallback, setup, stopChild, type ActorRefFrom } from 'xstate'
-import { decideConsole, type ClientRow } from './console-rules.js'
+import { assign, fromCallback, sendTo, setup, stopChild, type ActorRefFrom, type AnyActorRef } from 'xstate'
+import { errorReply } from '../protocol/index.js'
+import { decideConsole, type ClientRow, type ConsoleDecision } from './console-rules.js'
 import { serverSessionMachine, type ServerSessionMachine } from './server-session.js'
+import type { SessionLimits } from './session-rules.js'
 
 /**
- * The server actor: accepts connections, spawns one session actor per client
- * (system id `client-<n>`), keeps the list of online clients and answers the
- * admin console. A session that fails is forgotten like one that ended; the
- * others and the server go on.
+ * The server actor: accepts connections within the limits (in total and per
+ * address), spawns one session actor per client (system id `client-<n>`) with its
+ * I/O in the spawn input, keeps the list of online clients and answers the admin
+ * console. A session that fails is forgotten like one that ended; the others and
+ * the server go on. On shutdown it stops accepting, lets transfers in flight
+ * finish (up to drainTimeout), then stops; a second shutdown stops at once.
  */
 
+export interface ServerLimits {
+  readonly maxClients: number
+  readonly maxPerIp: number
+  readonly drainTimeoutMs: number
+  readonly session: SessionLimits
+}
+
 export interface ServerInput {
-  readonly maxUploadBytes: number
+  readonly limits: ServerLimits
 }
 
 export interface OnlineClient {
@@ -23,6 +34,8 @@ export interface OnlineClient {
 
 export interface ServerContext extends ServerInput {
   readonly clients: Readonly<Record<string, OnlineClient>>
+  /** The decision on the last console line, taken once. */
+  readonly console: ConsoleDecision | undefined
 }
 
 export type ServerEvent =
@@ -31,26 +44,21 @@ export type ServerEvent =
       readonly address: string
       readonly port: number
       readonly connectedAt: number
-      /** Assigned by the acceptor, which keeps the connection under this id for the session's I/O. */
+      /** Assigned by the acceptor. */
       readonly clientId: string
+      /** The connection's I/O, handed to the session in its spawn input (opaque here). */
+      readonly io: unknown
     }
   | { readonly type: 'console.line'; readonly line: string; readonly now: number }
   | { readonly type: 'server.shutdown' }
+
+type Connected = Extract<ServerEvent, { type: 'client.connected' }>
 
 const notProvided = (what: string) => () => {
   throw new Error(`${what} is provided by src/actors; this machine definition has no I/O`)
 }
 
 const childId = (eventType: string): string => eventType.split('.').slice(3).join('.')
-
-export const clientRows = (clients: ServerContext['clients']): ClientRow[] =>
-  Object.values(clients).map((c) => ({
-    id: c.id,
-    address: c.address,
-    port: c.port,
-    connectedAt: c.connectedAt,
-    state: stateName(c.ref.getSnapshot().value),
-  }))
 
 const stateName = (value: unknown): string =>
   typeof value === 'string'
@@ -59,11 +67,49 @@ const stateName = (value: unknown): string =>
         .map(([k, v]) => `${k}.${stateName(v)}`)
         .join(',')
 
+export const clientRows = (clients: ServerContext['clients']): ClientRow[] =>
+  Object.values(clients).map((c) => {
+    const snapshot = c.ref.getSnapshot()
+    const { transfer, transferred, idleSince } = snapshot.context
+    return {
+      id: c.id,
+      address: c.address,
+      port: c.port,
+      connectedAt: c.connectedAt,
+      state: stateName(snapshot.value),
+      idleSince: snapshot.value === 'awaitingCommand' ? idleSince : undefined,
+      transfer: transfer ? { direction: transfer.direction, name: transfer.name, done: transferred, size: transfer.size } : undefined,
+    }
+  })
+
+const fromAddress = (clients: ServerContext['clients'], address: string) =>
+  Object.values(clients).reduce((n, c) => (c.address === address ? n + 1 : n), 0)
+
+const sessionEnded = [
+  {
+    type: 'logClient' as const,
+    params: ({ context, event }: { context: ServerContext; event: { type: string; error?: unknown } }) => ({
+      what: event.type.startsWith('xstate.error') ? ('failed' as const) : ('offline' as const),
+      client: context.clients[childId(event.type)]!,
+      detail: event.type.startsWith('xstate.error') ? String(event.error) : undefined,
+    }),
+  },
+  {
+    type: 'releaseConnection' as const,
+    params: ({ context, event }: { context: ServerContext; event: { type: string } }) => context.clients[childId(event.type)]!,
+  },
+  'stopSession' as const,
+  'forgetClient' as const,
+]
+
 export const serverMachine = setup({
   types: {
     context: {} as ServerContext,
     input: {} as ServerInput,
     events: {} as ServerEvent,
+  },
+  delays: {
+    drainTimeout: ({ context }) => context.limits.drainTimeoutMs,
   },
   actors: {
     acceptConnections: fromCallback(notProvided('acceptConnections')),
@@ -71,9 +117,8 @@ export const serverMachine = setup({
   },
   actions: {
     spawnSession: assign(({ context, event, spawn }) => {
-      if (event.type !== 'client.connected') return {}
-      const { clientId: id, address, port, connectedAt } = event
-      const ref = spawn('session', { id, systemId: id, input: { clientId: id, maxUploadBytes: context.maxUploadBytes } })
+      const { clientId: id, address, port, connectedAt, io } = event as Connected
+      const ref = spawn('session', { id, systemId: id, input: { clientId: id, limits: context.limits.session, io } })
       return { clients: { ...context.clients, [id]: { id, address, port, connectedAt, ref } } }
     }),
     forgetClient: assign(({ context, event }) => {
@@ -81,96 +126,142 @@ export const serverMachine = setup({
       return { clients }
     }),
     stopSession: stopChild(({ event }) => childId(event.type)),
-    logClient: (_, _params: { what: 'online' | 'offline' | 'failed'; client: OnlineClient; detail?: string }) =>
-      notProvided('logClient')(),
+    decideConsole: assign({
+      console: ({ context, event }) => {
+        const { line, now } = event as Extract<ServerEvent, { type: 'console.line' }>
+        return decideConsole(line, clientRows(context.clients), now)
+      },
+    }),
+    kickClient: sendTo(
+      ({ context }: { context: ServerContext }) => context.clients[(context.console as { clientId: string }).clientId]!.ref,
+      { type: 'session.kick' } as const,
+    ),
+    /** Tells every session the server is shutting down (each ends after its transfer in progress). */
+    drainSessions: (_, _params: { sessions: readonly AnyActorRef[] }) => notProvided('drainSessions')(),
+    logClient: (_, _params: { what: 'online' | 'offline' | 'failed'; client: OnlineClient; detail?: string }) => notProvided('logClient')(),
+    /** A connection over the limits: one error line, then it is closed. */
+    refuseConnection: (_, _params: { io: unknown; address: string; port: number; reply: string; reason: string }) => notProvided('refuseConnection')(),
     /** The session is over (ended or failed): its connection is closed and forgotten. */
     releaseConnection: (_, _client: OnlineClient) => notProvided('releaseConnection')(),
+    /** Closes the listening socket: no new connection is accepted. */
+    stopListening: notProvided('stopListening'),
+    log: (_, _params: { line: string }) => notProvided('log')(),
     printConsole: (_, _params: { lines: readonly string[] }) => notProvided('printConsole')(),
     clearConsole: notProvided('clearConsole'),
   },
   guards: {
     isClientEvent: ({ context, event }) => childId(event.type) in context.clients,
-    consoleSaysStop: ({ context, event }) =>
-      event.type === 'console.line' && decideConsole(event.line, clientRows(context.clients), event.now).action === 'stop',
-    consoleSaysClear: ({ context, event }) =>
-      event.type === 'console.line' && decideConsole(event.line, clientRows(context.clients), event.now).action === 'clear',
+    tooManyClients: ({ context }) => Object.keys(context.clients).length >= context.limits.maxClients,
+    tooManyFromAddress: ({ context, event }) => fromAddress(context.clients, (event as Connected).address) >= context.limits.maxPerIp,
+    consoleSays: ({ context }, action: ConsoleDecision['action']) => context.console?.action === action,
+    noClients: ({ context }) => Object.keys(context.clients).length === 0,
   },
 }).createMachine({
   id: 'server',
-  context: ({ input }) => ({ ...input, clients: {} }),
+  context: ({ input }) => ({ ...input, clients: {}, console: undefined }),
   initial: 'serving',
   states: {
     serving: {
-      description: 'Accepting connections (one session actor per client) and answering the admin console.',
+      description: 'Accepting connections within the limits (one session actor per client) and answering the admin console.',
       invoke: { id: 'acceptConnections', src: 'acceptConnections' },
+      initial: 'listening',
+      states: {
+        listening: { description: 'Waiting for connections and console lines.' },
+        answeringConsole: {
+          description: 'Acts on the console line just decided, then listens again.',
+          always: [
+            { guard: { type: 'consoleSays', params: 'stop' }, target: '#server.stopped' },
+            { guard: { type: 'consoleSays', params: 'clear' }, target: 'listening', actions: 'clearConsole' },
+            {
+              guard: { type: 'consoleSays', params: 'kick' },
+              target: 'listening',
+              actions: ['kickClient', { type: 'printConsole', params: ({ context }) => ({ lines: (context.console as { lines: readonly string[] }).lines }) }],
+            },
+            {
+              target: 'listening',
+              actions: { type: 'printConsole', params: ({ context }) => ({ lines: (context.console as { lines?: readonly string[] } | undefined)?.lines ?? [] }) },
+            },
+          ],
+        },
+      },
       on: {
-        'client.connected': {
-          actions: [
-            'spawnSession',
-            {
-              type: 'logClient',
-              params: ({ context, event }) => ({
-                what: 'online',
-                client: context.clients[(event as { clientId: string }).clientId]!,
-              }),
-            },
-          ],
-        },
-        'xstate.done.actor.*': {
-          guard: 'isClientEvent',
-          actions: [
-            {
-              type: 'logClient',
-              params: ({ context, event }: { context: ServerContext; event: { type: string } }) => ({
-                what: 'offline' as const,
-                client: context.clients[childId(event.type)]!,
-              }),
-            },
-            {
-              type: 'releaseConnection',
-              params: ({ context, event }: { context: ServerContext; event: { type: string } }) => context.clients[childId(event.type)]!,
-            },
-            'stopSession',
-            'forgetClient',
-          ],
-        },
-        'xstate.error.actor.*': {
-          guard: 'isClientEvent',
-          actions: [
-            {
-              type: 'logClient',
-              params: ({ context, event }: { context: ServerContext; event: { type: string } }) => ({
-                what: 'failed' as const,
-                client: context.clients[childId(event.type)]!,
-                detail: String((event as { error?: unknown }).error),
-              }),
-            },
-            {
-              type: 'releaseConnection',
-              params: ({ context, event }: { context: ServerContext; event: { type: string } }) => context.clients[childId(event.type)]!,
-            },
-            'stopSession',
-            'forgetClient',
-          ],
-        },
-        'console.line': [
-          { guard: 'consoleSaysStop', target: 'stopped' },
-          { guard: 'consoleSaysClear', actions: 'clearConsole' },
+        'console.line': { target: '.answeringConsole', actions: 'decideConsole' },
+        'xstate.done.actor.*': { guard: 'isClientEvent', actions: sessionEnded },
+        'xstate.error.actor.*': { guard: 'isClientEvent', actions: sessionEnded },
+        'client.connected': [
           {
+            guard: 'tooManyClients',
             actions: {
-              type: 'printConsole',
-              params: ({ context, event }) => {
-                const decision = decideConsole(event.line, clientRows(context.clients), event.now)
-                return { lines: decision.action === 'print' ? decision.lines : [] }
-              },
+              type: 'refuseConnection',
+              params: ({ context, event }) => ({
+                ...event,
+                reply: errorReply(`server full (${context.limits.maxClients} clients), try again later`),
+                reason: `server full (${context.limits.maxClients} clients)`,
+              }),
             },
           },
+          {
+            guard: 'tooManyFromAddress',
+            actions: {
+              type: 'refuseConnection',
+              params: ({ context, event }) => ({
+                ...event,
+                reply: errorReply(`too many connections from your address (max ${context.limits.maxPerIp})`),
+                reason: `${context.limits.maxPerIp} connections from this address already`,
+              }),
+            },
+          },
+          {
+            actions: [
+              'spawnSession',
+              {
+                type: 'logClient',
+                params: ({ context, event }) => ({ what: 'online', client: context.clients[event.clientId]! }),
+              },
+            ],
+          },
         ],
-        'server.shutdown': 'stopped',
+        'server.shutdown': 'draining',
+      },
+    },
+    draining: {
+      description: 'Shutting down: no new connection; idle sessions are closed, transfers in flight finish. Stops when no client is left, after drainTimeout, or on a second shutdown.',
+      entry: [
+        'stopListening',
+        {
+          type: 'log',
+          params: ({ context }) => ({
+            line: `Shutting down: waiting for ${Object.keys(context.clients).length} session(s) to finish (at most ${Math.round(context.limits.drainTimeoutMs / 1000)} s); signal again to stop at once`,
+          }),
+        },
+        { type: 'drainSessions', params: ({ context }) => ({ sessions: Object.values(context.clients).map((c) => c.ref) }) },
+      ],
+      always: { guard: 'noClients', target: 'stopped' },
+      after: {
+        drainTimeout: {
+          target: 'stopped',
+          actions: { type: 'log', params: ({ context }) => ({ line: `Drain timeout: closing ${Object.keys(context.clients).length} session(s)` }) },
+        },
+      },
+      on: {
+        'xstate.done.actor.*': { guard: 'isClientEvent', actions: sessionEnded },
+        'xstate.error.actor.*': { guard: 'isClientEvent', actions: sessionEnded },
+        'server.shutdown': {
+          target: 'stopped',
+          actions: { type: 'log', params: ({ context }) => ({ line: `Stopping at once: closing ${Object.keys(context.clients).length} session(s)` }) },
+        },
+        // The console is only told; it cannot stop or kick while draining.
+        'console.line': { actions: { type: 'printConsole', params: { lines: ['Shutting down; signal again to stop at once.'] } } },
+        'client.connected': {
+          actions: {
+            type: 'refuseConnection',
+            params: ({ event }) => ({ ...event, reply: errorReply('server is shutting down'), reason: 'shutting down' }),
+          },
+        },
       },
     },
     stopped: {
-      description: 'Stopped from the console (no client online) or by a signal; every session and the listener are closed.',
+      description: 'Stopped from the console (no client online), after draining, or by a second signal; every session and the listener are closed.',
       type: 'final',
     },
   },

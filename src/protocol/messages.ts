@@ -35,8 +35,6 @@ export type Command =
 
 export type ParsedCommand = Command | { readonly verb: 'unknown'; readonly line: string }
 
-export const COMMAND_VERBS = ['show', 'search', 'download', 'upload', 'exit'] as const
-
 /**
  *     <verb>[ <argument>]\n
  *

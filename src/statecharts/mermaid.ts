@@ -12,13 +12,17 @@ const edgeLabel = (edge: DirectedGraphEdge): string => {
       ? `error ${type.slice('xstate.error.actor.'.length)}`
       : type === ''
         ? 'always'
-        : type
+        : type.startsWith('xstate.after.')
+          ? `after ${type.split('.')[2]}`
+          : type
   const guard = edge.transition.guard
   const guardName =
     typeof guard === 'string'
       ? guard
       : typeof guard === 'object' && guard !== null && 'type' in guard
-        ? String(guard.type)
+        ? typeof (guard as { params?: unknown }).params === 'string'
+          ? `${String(guard.type)}(${String((guard as { params: string }).params)})`
+          : String(guard.type)
         : typeof guard === 'function'
           ? 'guard'
           : undefined
@@ -68,7 +72,10 @@ export const toMermaid = (machine: AnyStateMachine): string => {
     }
     for (const edge of edgesByScope.get(node.stateNode.path.join('.')) ?? []) {
       // A transition on the machine itself is taken from any state: Mermaid has no arrow for that.
-      if (edge.source.path.length === 0) lines.push(`${pad}note left of ${nodeId(edge.target)} : from any state on ${edgeLabel(edge)}`)
+      if (edge.source.path.length === 0 && edge.target.path.length === 0) {
+        // Actions only, no state change: noted on the initial state.
+        lines.push(`${pad}note right of ${nodeId(edge.source.initial!.target[0]!)} : in any state on ${edgeLabel(edge)}, no state change`)
+      } else if (edge.source.path.length === 0) lines.push(`${pad}note left of ${nodeId(edge.target)} : from any state on ${edgeLabel(edge)}`)
       else lines.push(`${pad}${nodeId(edge.source)} --> ${nodeId(edge.target)} : ${edgeLabel(edge)}`)
     }
   }

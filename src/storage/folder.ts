@@ -65,13 +65,13 @@ export const statServed = async (folder: ServedFolder, name: string): Promise<St
 
 const isMissing = (error: unknown): boolean => {
   const code = (error as NodeJS.ErrnoException | undefined)?.code
-  return code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP' || code === 'EACCES'
+  return code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP' || code === 'EACCES' || code === 'ENXIO'
 }
 
 export const toEntry = (name: string, stats: Stats): FileEntry => ({ name, size: stats.size, mtimeMs: stats.mtimeMs })
 
 export interface OpenedFile {
-  /** A plain descriptor: callback-based read streams over it are faster than FileHandle streams. */
+  /** A plain descriptor: callback-based reads over it are faster than FileHandle streams. */
   readonly fd: number
   readonly size: number
   readonly mtimeMs: number
@@ -80,30 +80,64 @@ export interface OpenedFile {
 const openFd = promisify(fsCallback.open)
 const closeFd = promisify(fsCallback.close)
 const fstatFd = promisify(fsCallback.fstat)
+const readlink = promisify(fsCallback.readlink)
+
+// Never follow a symlink at open time, never block on a FIFO or device.
+const OPEN_FLAGS = fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK
+
+/** The real path of an open descriptor (Linux), or undefined where the platform cannot tell. */
+const pathOfFd = (fd: number): Promise<string | undefined> => readlink(`/proc/self/fd/${fd}`).catch(() => undefined)
 
 /**
- * Opens a served file for reading, in the current scope. The size is taken from
- * the open descriptor, so it is the size of exactly the bytes that will be sent
- * even if an upload replaces the name meanwhile.
+ * Opens a served file for reading, in the current scope: open what was checked,
+ * then check what was opened. The name is opened without following a symlink
+ * (a symlink is resolved first and its target opened the same way, only if it lies
+ * inside the folder), non-blocking (a FIFO cannot hang a thread); then the open
+ * descriptor itself must be a regular file whose real path is a served path in the
+ * folder. Anything else is FileNotFound, so a file swapped for a symlink or a FIFO
+ * between the check and the open is never served. The size comes from the open
+ * descriptor: exactly the bytes that will be sent, even if the name is replaced.
  */
 export const openForReading = (
   folder: ServedFolder,
   name: string,
 ): Effect.Effect<OpenedFile, FileNotFound | StorageFailure, Scope.Scope> =>
   Effect.gen(function* () {
-    const served = yield* Effect.tryPromise({ try: () => statServed(folder, name), catch: storageFailure(`stat ${name}`) })
-    if (served === undefined) return yield* Effect.fail(new FileNotFound({ name }))
+    if (!isValidName(name)) return yield* Effect.fail(new FileNotFound({ name }))
+    const full = path.join(folder.root, name)
+    const openTarget = async (): Promise<number | undefined> => {
+      try {
+        return await openFd(full, OPEN_FLAGS)
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ELOOP') throw error
+      }
+      // A symlink: open its target only if it lies inside the folder (checked again on the descriptor).
+      const real = await fs.realpath(full)
+      return isServedPath(folder.root, real) ? openFd(real, OPEN_FLAGS) : undefined
+    }
     const fd = yield* Effect.acquireRelease(
       Effect.tryPromise({
-        try: () => openFd(path.join(folder.root, name), fsConstants.O_RDONLY),
+        try: openTarget,
         catch: (cause) => (isMissing(cause) ? new FileNotFound({ name }) : storageFailure(`open ${name}`)(cause)),
       }),
-      (fd) => Effect.promise(() => closeFd(fd).catch(() => undefined)),
+      (fd) => (fd === undefined ? Effect.void : Effect.promise(() => closeFd(fd).catch(() => undefined))),
     )
+    if (fd === undefined) return yield* Effect.fail(new FileNotFound({ name }))
     const stats = yield* Effect.tryPromise({ try: () => fstatFd(fd), catch: storageFailure(`stat ${name}`) })
     if (!stats.isFile()) return yield* Effect.fail(new FileNotFound({ name }))
+    const opened = yield* Effect.promise(() => pathOfFd(fd))
+    if (opened !== undefined && !isServedPath(folder.root, opened)) return yield* Effect.fail(new FileNotFound({ name }))
     return { fd, size: stats.size, mtimeMs: stats.mtimeMs }
   })
+
+/** Bytes the folder's file system can still take (undefined where the platform cannot tell). */
+export const freeBytes = (folder: ServedFolder): Effect.Effect<number | undefined> =>
+  Effect.promise(() =>
+    fs.statfs(folder.root).then(
+      (s) => s.bavail * s.bsize,
+      () => undefined,
+    ),
+  )
 
 export interface UploadTarget {
   /** Writes to the hidden temporary file. */
@@ -161,11 +195,7 @@ export const createUploadTarget = (
         await fs.rename(tempPath, path.join(folder.root, name))
         committed = true
       },
-      catch: (cause) =>
-        new StorageFailure({
-          operation: `store ${name}`,
-          cause: (cause as NodeJS.ErrnoException)?.code === 'EISDIR' ? new Error('a folder has that name') : cause,
-        }),
+      catch: storageFailure(`store ${name}`),
     })
     return { sink, tempPath, commit }
   })

@@ -15,9 +15,13 @@ export interface TraceLine {
   readonly state: unknown
 }
 
-/** JSON for an event: errors become {_tag, code, message}; binary data is replaced by its length. */
+/** Keys that hold live objects (a session's I/O, spawned actor refs): never written to a trace. */
+const LIVE_KEYS = new Set(['io', 'ref'])
+
+/** JSON for an event: errors become {_tag, code, message}; binary data is replaced by its length; live objects are left out. */
 export const serializeEvent = (event: object): string =>
-  JSON.stringify(event, (_key, value: unknown) => {
+  JSON.stringify(event, (key, value: unknown) => {
+    if (LIVE_KEYS.has(key)) return undefined
     if (value instanceof Error || (typeof value === 'object' && value !== null && '_tag' in value && 'message' in value)) {
       const e = value as { _tag?: string; code?: string; message?: string; name?: string }
       return { _tag: e._tag ?? e.name, code: e.code, message: e.message }

@@ -66,9 +66,9 @@ describe('tor client (one-shot commands)', () => {
   })
 
   it.each([
-    [['download', 'missing.txt'], /^› {3}Error: Not found file: missing\.txt$/],
-    [['download', '../etc/passwd'], /^› {3}Error: invalid file name$/],
-    [['upload', 'not-there.txt'], /^› {3}Error: Not found file: .*Uploads\/not-there\.txt$/],
+    [['download', 'missing.txt'], /^› {3}Error: Not found file: missing\.txt \[TOR_ERR_NOT_FOUND\]$/],
+    [['download', '../etc/passwd'], /^› {3}Error: invalid file name \[TOR_ERR_REFUSED\]$/],
+    [['upload', 'not-there.txt'], /^› {3}Error: Not found file: .*Uploads\/not-there\.txt \[TOR_ERR_NOT_FOUND\]$/],
   ])('%j exits 1 with a one-line reason on stderr', async (args, message) => {
     const r = await tor(['client', ...args, ...flags()], { cwd })
     expect(r.code).toBe(1)
@@ -82,7 +82,7 @@ describe('tor client (one-shot commands)', () => {
     await closed.stop()
     const r = await tor(['client', 'show', '--port', String(port)], { cwd })
     expect(r.code).toBe(1)
-    expect(r.stderr.trim()).toBe(`›   Error: cannot connect to 127.0.0.1:${port} (ECONNREFUSED)`)
+    expect(r.stderr.trim()).toBe(`›   Error: cannot connect to 127.0.0.1:${port} (ECONNREFUSED) [TOR_ERR_CONNECTION]`)
   })
 })
 
@@ -98,7 +98,7 @@ describe('tor client download from a server that breaks off', () => {
     const r = await tor(['client', 'download', 'big.bin', '--port', String(port), '--dir', dir], { cwd })
     peer.close()
     expect(r.code).toBe(1)
-    expect(r.stderr.trim()).toMatch(/^› {3}Error: transfer incomplete: connection closed after 10 of 1000 bytes$/)
+    expect(r.stderr.trim()).toMatch(/^› {3}Error: transfer incomplete: connection closed after 10 of 1000 bytes \[TOR_ERR_TRANSFER_INCOMPLETE\]$/)
     expect(await readdir(path.join(dir, 'Downloads'))).toEqual([])
   })
 })
@@ -130,7 +130,7 @@ describe('tor client connect (interactive prompt)', () => {
     await own.stop()
     client.send('show')
     expect(await client.exited).toBe(1)
-    expect(client.stderr.trim()).toBe('The server closed the connection.')
+    expect(client.stderr.trim()).toBe('The server closed the connection: server is shutting down')
   })
 
   it('says exit to the server when its input ends', async () => {

@@ -47,7 +47,7 @@ const sessionModel = createMachine({
 const serverState: Record<string, unknown> = {
   awaitingCommand: 'awaitingCommand',
   receivingSize: 'receivingSize',
-  receivingFile: { transferring: 'receivingFile' },
+  receivingFile: { transferring: { receivingFile: 'progressing' } },
   exit: undefined,
   disconnected: undefined,
 }

@@ -46,13 +46,13 @@ describe('client session machine', () => {
   it('reports Not found file and is ready for the next command', () => {
     const { snapshot } = run(user({ verb: 'download', name: 'x' }), done('readReply', line('ok')), done('readFound', line('Not found file')))
     expect(snapshot.value).toBe('ready')
-    expect(snapshot.context.outcome).toEqual({ ok: false, code: 'TOR_ERR_NOT_FOUND', message: 'Not found file' })
+    expect(snapshot.context.outcome).toMatchObject({ ok: false, error: { code: 'TOR_ERR_NOT_FOUND', message: 'Not found file: x' } })
   })
 
   it('reports an error reply instead of ok', () => {
     const { snapshot } = run(user({ verb: 'download', name: 'x' }), done('readReply', line('error invalid file name')))
     expect(snapshot.value).toBe('ready')
-    expect(snapshot.context.outcome).toMatchObject({ ok: false, message: 'invalid file name' })
+    expect(snapshot.context.outcome).toMatchObject({ ok: false, error: { code: 'TOR_ERR_REFUSED', message: 'invalid file name' } })
   })
 
   it('states the local file size before sending an upload, then sends the bytes after ok', () => {
@@ -85,7 +85,7 @@ describe('client session machine', () => {
     expect(stored.snapshot.value).toBe('ready')
     expect(stored.snapshot.context.outcome).toMatchObject({ ok: true, direction: 'upload', name: 'n' })
     const refused = run(...base, done('readStored', line('error disk full')))
-    expect(refused.snapshot.context.outcome).toMatchObject({ ok: false, message: 'disk full' })
+    expect(refused.snapshot.context.outcome).toMatchObject({ ok: false, error: { message: 'disk full' } })
   })
 
   it('ends after the server says exit', () => {
@@ -97,6 +97,12 @@ describe('client session machine', () => {
   it('ends when the server closes the connection', () => {
     const { snapshot } = run(user({ verb: 'show' }), failed('readReply', { code: 'TOR_ERR_PEER_CLOSED', message: 'connection closed' }))
     expect(snapshot.value).toBe('closed')
-    expect(snapshot.context.outcome).toMatchObject({ ok: false, code: 'TOR_ERR_PEER_CLOSED' })
+    expect(snapshot.context.outcome).toMatchObject({ ok: false, error: { code: 'TOR_ERR_PEER_CLOSED' } })
+  })
+
+  it('ends with the server\'s last words when the server closes the connection while it is idle', () => {
+    const { snapshot } = run({ type: 'connection.ended', reason: 'idle timeout (300 s without a command), closing' })
+    expect(snapshot.value).toBe('closed')
+    expect(snapshot.context.outcome).toMatchObject({ ok: false, error: { code: 'TOR_ERR_PEER_CLOSED', said: 'idle timeout (300 s without a command), closing' } })
   })
 })

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { initialTransition, transition, type AnyEventObject } from 'xstate'
 import { serverSessionMachine } from '../../src/machines/server-session.js'
 
-const input = { clientId: 'client-1', maxUploadBytes: 1000 }
+const input = { clientId: 'client-1', limits: { maxUploadBytes: 1000, idleTimeoutMs: 300_000, stallTimeoutMs: 60_000, maxRefusals: 32 } }
 const line = (text: string) => ({ _tag: 'Line' as const, text })
 const done = (id: string, output: unknown): AnyEventObject => ({ type: `xstate.done.actor.${id}`, output })
 const failed = (id: string, error: unknown): AnyEventObject => ({ type: `xstate.error.actor.${id}`, error })
@@ -24,6 +24,22 @@ const run = (...events: AnyEventObject[]) => {
   return { snapshot, replies, actions }
 }
 
+/** Like run, and also collects every log entry the machine asks for. */
+const runLogged = (...events: AnyEventObject[]) => {
+  let [snapshot] = initialTransition(serverSessionMachine, input)
+  const replies: string[] = []
+  const logs: Array<{ kind: string; [k: string]: unknown }> = []
+  for (const event of events) {
+    const [next, actions] = transition(serverSessionMachine, snapshot, event as never)
+    snapshot = next
+    for (const action of actions) {
+      if (action.type === 'reply') replies.push(...(action.params as { lines: string[] }).lines)
+      if (action.type === 'log' && action.params) logs.push(action.params as { kind: string })
+    }
+  }
+  return { snapshot, replies, logs }
+}
+
 describe('server session machine', () => {
   it('starts awaiting a command', () => {
     expect(run().snapshot.value).toBe('awaitingCommand')
@@ -31,19 +47,19 @@ describe('server session machine', () => {
 
   it('streams the listing after show and goes back to awaiting a command when it is sent', () => {
     const listing = run(done('readCommand', line('show')))
-    expect(listing.snapshot.value).toBe('streamingList')
-    expect(listing.snapshot.context.search).toBeUndefined()
+    expect(listing.snapshot.value).toEqual({ streamingList: 'progressing' })
+    expect(listing.snapshot.context.decision).toEqual({ next: 'list' })
     const after = run(done('readCommand', line('show')), done('listFiles', { count: 3 }))
     expect(after.snapshot.value).toBe('awaitingCommand')
   })
 
   it('keeps the search text for the listing actor', () => {
-    expect(run(done('readCommand', line('search a b'))).snapshot.context.search).toBe('a b')
+    expect(run(done('readCommand', line('search a b'))).snapshot.context.decision).toEqual({ next: 'list', search: 'a b' })
   })
 
   it('answers ok, found and the size for a file that exists, then transfers it', () => {
     const { snapshot, replies } = run(done('readCommand', line('download a.txt')), done('openDownload', { found: true, size: 42 }))
-    expect(snapshot.value).toEqual({ transferring: 'sendingFile' })
+    expect(snapshot.value).toEqual({ transferring: { sendingFile: 'progressing' } })
     expect(snapshot.context.transfer).toEqual({ direction: 'download', name: 'a.txt', size: 42 })
     expect(replies).toEqual(['ok', 'found', '42'])
   })
@@ -81,8 +97,10 @@ describe('server session machine', () => {
     const asked = run(done('readCommand', line('upload new.txt')))
     expect(asked.snapshot.value).toBe('receivingSize')
     expect(asked.replies).toEqual(['ok'])
-    const accepted = run(done('readCommand', line('upload new.txt')), done('readUploadSize', line('10')))
-    expect(accepted.snapshot.value).toEqual({ transferring: 'receivingFile' })
+    const preparing = run(done('readCommand', line('upload new.txt')), done('readUploadSize', line('10')))
+    expect(preparing.snapshot.value).toBe('preparingUpload')
+    const accepted = run(done('readCommand', line('upload new.txt')), done('readUploadSize', line('10')), done('prepareUpload', undefined))
+    expect(accepted.snapshot.value).toEqual({ transferring: { receivingFile: 'progressing' } })
     expect(accepted.snapshot.context.transfer).toEqual({ direction: 'upload', name: 'new.txt', size: 10 })
     expect(accepted.replies).toEqual(['ok', 'ok'])
   })
@@ -101,26 +119,40 @@ describe('server session machine', () => {
     const { snapshot, replies } = run(
       done('readCommand', line('upload n')),
       done('readUploadSize', line('1')),
+      done('prepareUpload', undefined),
       done('receiveUpload', { bytes: 1, durationMs: 1 }),
     )
     expect(snapshot.value).toBe('awaitingCommand')
     expect(replies.at(-1)).toBe('end')
   })
 
-  it('answers an error when storing the upload fails, and goes on', () => {
+  it('answers the public reason, never the logged one, when storing the upload fails, and goes on', () => {
+    const { snapshot, replies, actions } = run(
+      done('readCommand', line('upload n')),
+      done('readUploadSize', line('1')),
+      done('prepareUpload', undefined),
+      failed('receiveUpload', { _tag: 'StorageFailure', message: "write failed: ENOSPC, write '/srv/tor/.tor-upload-x.part'", publicReason: 'no space left on the server' }),
+    )
+    expect(snapshot.value).toBe('awaitingCommand')
+    expect(replies.at(-1)).toBe('error no space left on the server')
+    expect(actions.find((a) => a.type === 'log')?.params).toMatchObject({ kind: 'transferFailed', reason: expect.stringContaining('/srv/tor') })
+  })
+
+  it('answers an error before ok when the upload cannot be prepared, so no payload follows', () => {
     const { snapshot, replies } = run(
       done('readCommand', line('upload n')),
       done('readUploadSize', line('1')),
-      failed('receiveUpload', new Error('store n failed: ENOSPC')),
+      failed('prepareUpload', { _tag: 'NoSpace', message: 'not enough space on the server (1 bytes needed, 0 free)', publicReason: 'not enough space on the server (1 bytes needed, 0 free)' }),
     )
     expect(snapshot.value).toBe('awaitingCommand')
-    expect(replies.at(-1)).toBe('error store n failed: ENOSPC')
+    expect(replies).toEqual(['ok', 'error not enough space on the server (1 bytes needed, 0 free)'])
   })
 
   it('ends the session when the client disconnects mid-upload', () => {
     const { snapshot } = run(
       done('readCommand', line('upload n')),
       done('readUploadSize', line('100')),
+      done('prepareUpload', undefined),
       failed('receiveUpload', { _tag: 'PeerClosed', message: 'connection closed during upload' }),
     )
     expect(snapshot.value).toBe('closed')
@@ -148,9 +180,55 @@ describe('server session machine', () => {
     expect(run(failed('readCommand', { _tag: 'PeerClosed' })).snapshot.value).toBe('closed')
   })
 
-  it('closes from any state when the server shuts down', () => {
-    const { snapshot } = run(done('readCommand', line('upload n')), { type: 'session.close' })
+  it('is closed from any state by the operator, with an error line unless payload bytes are on the wire', () => {
+    const waiting = run(done('readCommand', line('upload n')), { type: 'session.kick' })
+    expect(waiting.snapshot.value).toBe('closed')
+    expect(waiting.replies).toEqual(['ok', 'error disconnected by the server operator'])
+    const sending = run(done('readCommand', line('download a')), done('openDownload', { found: true, size: 5 }), { type: 'session.kick' })
+    expect(sending.snapshot.value).toBe('closed')
+    expect(sending.replies).toEqual(['ok', 'found', '5'])
+  })
+
+  it('finishes the transfer in flight when the server drains, then closes instead of reading a command', () => {
+    const draining = run(done('readCommand', line('download a')), done('openDownload', { found: true, size: 5 }), { type: 'session.drain' })
+    expect(draining.snapshot.value).toEqual({ transferring: { sendingFile: 'progressing' } })
+    const after = run(
+      done('readCommand', line('download a')),
+      done('openDownload', { found: true, size: 5 }),
+      { type: 'session.drain' },
+      done('sendFile', { bytes: 5, durationMs: 1 }),
+    )
+    expect(after.snapshot.value).toBe('closed')
+    expect(after.replies.at(-1)).toBe('error server is shutting down')
+  })
+
+  it('closes an idle session after the idle timeout with one error line', () => {
+    const { snapshot, replies } = run({ type: 'xstate.after.idleTimeout.serverSession.awaitingCommand' })
     expect(snapshot.value).toBe('closed')
+    expect(replies).toEqual(['error idle timeout (300 s without a command), closing'])
+  })
+
+  it('ends a stalled upload with an error line, and restarts the stall timer on progress', () => {
+    const upload = [done('readCommand', line('upload n')), done('readUploadSize', line('100')), done('prepareUpload', undefined)]
+    const progressed = run(...upload, { type: 'io.progress', bytes: 40 })
+    expect(progressed.snapshot.value).toEqual({ transferring: { receivingFile: 'progressing' } })
+    expect(progressed.snapshot.context.transferred).toBe(40)
+    const stalled = run(...upload, { type: 'xstate.after.stallTimeout.serverSession.transferring.receivingFile.progressing' })
+    expect(stalled.snapshot.value).toBe('closed')
+    expect(stalled.replies.at(-1)).toBe('error transfer stalled (no progress for 60 s), closing')
+  })
+
+  it('closes a client that sends nothing but refused lines, and logs only the first few', () => {
+    const { snapshot, replies, logs } = runLogged(...Array.from({ length: 32 }, () => done('readCommand', line('junk'))))
+    expect(snapshot.value).toBe('closed')
+    expect(replies.at(-1)).toBe('error too many invalid commands in a row (32), closing')
+    expect(logs.filter((l) => l.kind === 'refused')).toHaveLength(3)
+    expect(logs).toContainEqual({ kind: 'refusalsSummarized', count: 29 })
+  })
+
+  it('decides each command line once and keeps the decision in context', () => {
+    const { snapshot } = run(done('readCommand', line('download caf\u0065\u0301')))
+    expect(snapshot.context.decision).toEqual({ next: 'download', name: 'caf\u00e9' })
   })
 
   it('forgets the previous command once back to awaiting a command', () => {
@@ -160,7 +238,7 @@ describe('server session machine', () => {
       done('sendFile', { bytes: 5, durationMs: 1 }),
     )
     expect(snapshot.value).toBe('awaitingCommand')
-    expect(snapshot.context).toMatchObject({ name: undefined, transfer: undefined, search: undefined })
+    expect(snapshot.context).toMatchObject({ decision: undefined, transfer: undefined, size: undefined })
   })
 })
 

@@ -3,14 +3,25 @@ import { decideConsole, formatClientTable, type ConsoleDecision } from '../../sr
 
 const printed = (d: ConsoleDecision) => (d.action === 'print' ? d.lines : [])
 
-const client = { id: 'client-1', address: '127.0.0.1', port: 5000, state: 'awaitingCommand', connectedAt: 0 }
+const client = { id: 'client-1', address: '127.0.0.1', port: 5000, state: 'awaitingCommand', connectedAt: 0, idleSince: 1000, transfer: undefined }
 
 describe('admin console', () => {
   it('lists the connections with address, port and state, and how many are online', () => {
     const lines = formatClientTable([client], 3000)
     expect(lines[0]).toMatch(/CLIENT\s+ADDRESS\s+PORT\s+STATE/)
-    expect(lines[1]).toMatch(/client-1\s+127\.0\.0\.1\s+5000\s+awaitingCommand\s+3s ago/)
+    expect(lines[1]).toMatch(/client-1\s+127\.0\.0\.1\s+5000\s+awaitingCommand\s+3s ago\s+2s\s+-$/)
     expect(lines.at(-1)).toBe('1 client online')
+  })
+
+  it('shows the transfer in progress with bytes done of total, and no idle time while busy', () => {
+    const busy = { ...client, state: 'transferring.receivingFile.progressing', idleSince: undefined, transfer: { direction: 'upload' as const, name: 'big.iso', done: 1024 * 1024, size: 4 * 1024 * 1024 } }
+    expect(formatClientTable([busy], 3000)[1]).toMatch(/\s-\s+upload big\.iso 1\.0 MiB of 4\.0 MiB$/)
+  })
+
+  it('kicks an online client by id, and says so when there is none by that id', () => {
+    expect(decideConsole('kick client-1', [client], 0)).toEqual({ action: 'kick', clientId: 'client-1', lines: ['Kicked client-1.'] })
+    expect(printed(decideConsole('kick client-9', [client], 0))[0]).toMatch(/No client "client-9" is online/)
+    expect(printed(decideConsole('kick', [client], 0))[0]).toMatch(/^Usage: kick <client>/)
   })
 
   it('stops on exit only when no client is online', () => {

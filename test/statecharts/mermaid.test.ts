@@ -21,7 +21,8 @@ const arrowsOf = (mermaid: string): string[] =>
     const arrow = /^\s*(\S+) --> (\S+) : /.exec(line)
     if (arrow) return [`${arrow[1]} -> ${arrow[2]}`]
     const note = /^\s*note left of (\S+) : from any state/.exec(line)
-    return note ? [`(any) -> ${note[1]}`] : []
+    if (note) return [`(any) -> ${note[1]}`]
+    return /^\s*note right of \S+ : in any state .*, no state change$/.test(line) ? ['(any) -> (any)'] : []
   })
 
 describe('Mermaid statecharts', () => {

@@ -2,7 +2,9 @@ import { EventEmitter } from 'node:events'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import * as path from 'node:path'
-import { startServer, type RunningServer } from '../../src/actors/server-runtime.js'
+import { DEFAULT_LIMITS, startServer, type RunningServer } from '../../src/actors/server-runtime.js'
+import type { ServerLimits } from '../../src/machines/server.js'
+import type { SessionLimits } from '../../src/machines/session-rules.js'
 
 /** Log lines as they come; `waitFor` resolves on the first matching line, past or future. */
 export class LogLines {
@@ -38,7 +40,15 @@ export interface TestServer {
 
 export const makeTempDir = (prefix = 'tor-test-') => mkdtemp(path.join(tmpdir(), prefix))
 
-export const startTestServer = async (options: { dir?: string; maxUploadBytes?: number; maxLineBytes?: number } = {}): Promise<TestServer> => {
+export interface TestServerOptions {
+  readonly dir?: string
+  readonly maxUploadBytes?: number
+  readonly maxLineBytes?: number
+  readonly limits?: Partial<Omit<ServerLimits, 'session'>>
+  readonly session?: Partial<SessionLimits>
+}
+
+export const startTestServer = async (options: TestServerOptions = {}): Promise<TestServer> => {
   const dir = options.dir ?? (await makeTempDir())
   const logs = new LogLines()
   const answers: string[] = []
@@ -46,7 +56,13 @@ export const startTestServer = async (options: { dir?: string; maxUploadBytes?: 
     host: '127.0.0.1',
     port: 0,
     dir,
-    maxUploadBytes: options.maxUploadBytes ?? 1 << 30,
+    limits: {
+      ...DEFAULT_LIMITS,
+      maxClients: 1000,
+      maxPerIp: 1000,
+      ...options.limits,
+      session: { ...DEFAULT_LIMITS.session, maxUploadBytes: options.maxUploadBytes ?? 1 << 30, ...options.session },
+    },
     maxLineBytes: options.maxLineBytes,
     log: logs.add,
     answer: (line) => answers.push(line),
@@ -57,7 +73,9 @@ export const startTestServer = async (options: { dir?: string; maxUploadBytes?: 
     logs,
     answers,
     async stop() {
+      // Twice: stop at once, without waiting for sessions to drain.
       server.shutdown()
+      if (server.actor.getSnapshot().status === 'active') server.shutdown()
       await server.stopped
       await rm(dir, { recursive: true, force: true })
     },

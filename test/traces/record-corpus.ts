@@ -13,7 +13,7 @@ import { it } from 'vitest'
 import { createTraceRecorder } from '../../src/actors/trace-recorder.js'
 import { RawClient } from '../support/raw-client.js'
 import { LogLines, makeTempDir } from '../support/server.js'
-import { startServer } from '../../src/actors/server-runtime.js'
+import { DEFAULT_LIMITS, startServer } from '../../src/actors/server-runtime.js'
 
 const CORPUS = path.dirname(fileURLToPath(import.meta.url))
 
@@ -102,7 +102,7 @@ it('records the trace corpus', async () => {
     host: '127.0.0.1',
     port: 0,
     dir: files,
-    maxUploadBytes: 1 << 30,
+    limits: { ...DEFAULT_LIMITS, session: { ...DEFAULT_LIMITS.session, maxUploadBytes: 1 << 30 } },
     log: logs.add,
     answer: () => undefined,
     inspect: recorder.inspect,

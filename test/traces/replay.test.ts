@@ -57,11 +57,11 @@ describe('trace replay', () => {
 
     const dir = await makeTempDir()
     const lines = (await readFile(path.join(CORPUS, 'every-command.jsonl'), 'utf8')).split('\n')
-    lines[1] = lines[1]!.replace('"state":"streamingList"', '"state":"sendingSize"')
+    lines[1] = lines[1]!.replace('"state":{"streamingList":"progressing"}', '"state":"sendingSize"')
     await writeFile(path.join(dir, 'diverged.jsonl'), lines.join('\n'))
     const bad = await tor(['trace', 'replay', path.join(dir, 'diverged.jsonl')], { cwd: ROOT })
     expect(bad.code).toBe(1)
-    expect(bad.stderr).toMatch(/diverged\.jsonl:2: diverged after xstate\.done\.actor\.readCommand: expected state sendingSize, got streamingList/)
+    expect(bad.stderr).toMatch(/diverged\.jsonl:2: diverged after xstate\.done\.actor\.readCommand: expected state sendingSize, got \{"streamingList":"progressing"\}/)
   })
 
   it('tor trace replay names the line of a malformed trace', async () => {

@@ -20,18 +20,25 @@ export default class ClientConnect extends Command {
     const { flags } = await this.parse(ClientConnect)
     const inspector = flags.inspect ? await startStatelyInspector(flags['inspect-port']) : undefined
     if (inspector) this.log(`Inspector: open ${inspector.url} in a browser to watch the client machine live`)
-    const client = await TorClient.connect({ ...flags, inspect: inspector?.inspect }).catch((error: unknown) =>
-      this.error(isTorError(error) ? error.message : String(error), { exit: 1 }),
+    const connect = () => TorClient.connect({ ...flags, inspect: inspector?.inspect })
+    const client = await connect().catch((error: unknown) =>
+      this.error(isTorError(error) ? `${error.message} [${error.code}]` : String(error), { exit: 1 }),
     )
     this.log(`Connected to ${flags.host}:${flags.port}. Downloads go to ${client.folders.downloads}, uploads come from ${client.folders.uploads}.`)
     this.log('Type help for the commands.')
-    const code = await runShell(client, flags.dir, {
-      input: process.stdin,
-      output: process.stdout,
-      print: (line) => this.log(line),
-      printError: (line) => this.logToStderr(line),
-    })
-    await client.close()
+    let current = client
+    const code = await runShell(
+      client,
+      flags.dir,
+      {
+        input: process.stdin,
+        output: process.stdout,
+        print: (line) => this.log(line),
+        printError: (line) => this.logToStderr(line),
+      },
+      async () => (current = await connect()),
+    )
+    await current.close()
     inspector?.stop()
     if (code !== 0) this.exit(code)
     this.log('Bye.')

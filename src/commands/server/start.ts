@@ -1,17 +1,19 @@
 import { Command, Flags } from '@oclif/core'
 import { serve } from '../../cli/serve.js'
-import { parseByteSize } from '../../cli/sizes.js'
+import { parseByteSize, parseSeconds } from '../../cli/sizes.js'
+import { DEFAULT_LIMITS } from '../../actors/server-runtime.js'
 import { isTorError } from '../../errors.js'
 
 export default class ServerStart extends Command {
   static override description =
-    'Start the Tor-Server: serve a folder over TFTCP and run the admin console (list, clear, exit, help) on stdin.'
+    'Start the Tor-Server: serve a folder over TFTCP and run the admin console (list, kick, clear, exit, help) on stdin. Ctrl-C or SIGTERM stops accepting and lets transfers in flight finish (up to --drain-timeout); a second one stops at once.'
 
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --port 9000 --dir /srv/shared',
     '<%= config.bin %> <%= command.id %> --host 127.0.0.1 --no-console',
     '<%= config.bin %> <%= command.id %> --trace-dir traces --inspect',
+    '<%= config.bin %> <%= command.id %> --idle-timeout 60 --max-clients 100 --max-per-ip 4',
   ]
 
   static override flags = {
@@ -19,6 +21,11 @@ export default class ServerStart extends Command {
     port: Flags.integer({ description: 'TCP port to listen on (0 picks a free one)', default: 7777, min: 0, max: 65535 }),
     dir: Flags.string({ description: 'folder of files to serve (created if missing)', default: './tor_files' }),
     'max-upload': Flags.string({ description: 'largest upload accepted, e.g. 512M, 10G', default: '64G' }),
+    'idle-timeout': Flags.string({ description: 'seconds a client may wait between commands before it is disconnected', default: String(DEFAULT_LIMITS.session.idleTimeoutMs / 1000) }),
+    'stall-timeout': Flags.string({ description: 'seconds a transfer or listing may make no progress before the session is ended', default: String(DEFAULT_LIMITS.session.stallTimeoutMs / 1000) }),
+    'max-clients': Flags.integer({ description: 'clients connected at once; more are refused with an error line', default: DEFAULT_LIMITS.maxClients, min: 1 }),
+    'max-per-ip': Flags.integer({ description: 'clients connected at once from one address', default: DEFAULT_LIMITS.maxPerIp, min: 1 }),
+    'drain-timeout': Flags.string({ description: 'seconds to let transfers in flight finish on Ctrl-C/SIGTERM', default: String(DEFAULT_LIMITS.drainTimeoutMs / 1000) }),
     console: Flags.boolean({ description: 'run the admin console on stdin', default: true, allowNo: true }),
     'trace-dir': Flags.string({ description: 'record one JSON Lines trace per session into this folder (replay with tor trace replay)' }),
     inspect: Flags.boolean({ description: 'attach the Stately inspector and print the URL to open', default: false }),
@@ -28,12 +35,27 @@ export default class ServerStart extends Command {
   async run(): Promise<void> {
     const { flags } = await this.parse(ServerStart)
     const maxUploadBytes = parseByteSize(flags['max-upload'])
-    if (maxUploadBytes === undefined) this.error(`--max-upload: not a size: ${flags['max-upload']}`, { exit: 2 })
+    if (maxUploadBytes === undefined) this.error(`--max-upload: not a size: ${flags['max-upload']} (try 512M or 10G)`, { exit: 2 })
+    const seconds = (flag: 'idle-timeout' | 'stall-timeout' | 'drain-timeout') => {
+      const ms = parseSeconds(flags[flag])
+      if (ms === undefined) this.error(`--${flag}: not a number of seconds: ${flags[flag]} (try 300 or 0.5)`, { exit: 2 })
+      return ms
+    }
     const options = {
       host: flags.host,
       port: flags.port,
       dir: flags.dir,
-      maxUploadBytes,
+      limits: {
+        maxClients: flags['max-clients'],
+        maxPerIp: flags['max-per-ip'],
+        drainTimeoutMs: seconds('drain-timeout'),
+        session: {
+          ...DEFAULT_LIMITS.session,
+          maxUploadBytes,
+          idleTimeoutMs: seconds('idle-timeout'),
+          stallTimeoutMs: seconds('stall-timeout'),
+        },
+      },
       console: flags.console,
       traceDir: flags['trace-dir'],
       inspectPort: flags.inspect ? flags['inspect-port'] : undefined,
