@@ -33,6 +33,8 @@ export interface ProgressReporter {
 }
 
 const PROGRESS_INTERVAL_MS = 100
+/** How long `close` waits for the server's answer to exit: a silent server must not hold the command. */
+const EXIT_LINGER_MS = 1000
 
 const failureOf = (outcome: ClientOutcome | undefined): TorError =>
   outcome && !outcome.ok ? outcome.error : new PeerClosed({})
@@ -117,9 +119,16 @@ export class TorClient {
     this.connection.fail(new Cancelled({ what }))
   }
 
-  /** Says `exit` when still connected, then releases the socket. */
+  /** Says `exit` when still connected (waiting a moment for the reply, not for ever), then releases the socket. */
   async close(): Promise<void> {
-    if (this.connected && this.actor.getSnapshot().matches('ready')) await this.run({ verb: 'exit' }).catch(() => undefined)
+    if (this.connected && this.actor.getSnapshot().matches('ready')) {
+      let linger: NodeJS.Timeout | undefined
+      await Promise.race([
+        this.run({ verb: 'exit' }).catch(() => undefined),
+        new Promise<void>((resolve) => (linger = setTimeout(resolve, EXIT_LINGER_MS))),
+      ])
+      clearTimeout(linger)
+    }
     this.actor.stop()
     await Effect.runPromise(Scope.close(this.scope, Exit.void))
   }

@@ -40,6 +40,7 @@ export class Connection {
   private sinkBlocked = false
   private turnLines = 0
   private turnScheduled = false
+  private closing = false
 
   constructor(
     readonly socket: Socket,
@@ -47,6 +48,8 @@ export class Connection {
   ) {
     this.lines = new LineReader(options.maxLineBytes)
     socket.on('data', (chunk: Buffer) => {
+      // Once closing, input is read and dropped, so the client's end of input is seen and the socket closes.
+      if (this.closing) return
       this.lines.decoder.push(chunk)
       this.pump()
     })
@@ -138,6 +141,8 @@ export class Connection {
    */
   close(): void {
     if (this.socket.destroyed) return
+    this.closing = true
+    this.socket.resume()
     this.socket.end()
     const linger = setTimeout(() => this.socket.destroy(), this.options.closeLingerMs ?? 30_000)
     linger.unref()

@@ -11,11 +11,12 @@ import { createProgressBar } from './progress.js'
 export abstract class OneShotClientCommand extends Command {
   protected async runOnce(options: ClientOptions, command: TftcpCommand): Promise<Success> {
     const client = await TorClient.connect(options).catch((error: unknown) => this.fail(error))
-    try {
-      return await client.run(command, createProgressBar()).catch((error: unknown) => this.fail(error))
-    } finally {
-      await client.close()
-    }
+    const result = await client.run(command, createProgressBar()).then(
+      (outcome) => ({ outcome }),
+      (error: unknown) => ({ error }),
+    )
+    await client.close()
+    return 'outcome' in result ? result.outcome : this.fail(result.error)
   }
 
   /**
@@ -25,8 +26,9 @@ export abstract class OneShotClientCommand extends Command {
   protected fail(error: unknown): never {
     if (!isTorError(error)) throw error
     if (this.jsonEnabled()) {
+      // oclif would print its own error JSON on stdout, which must stay the command's output only.
       process.stderr.write(`${JSON.stringify({ error: { code: error.code, message: error.message } })}\n`)
-      this.exit(1)
+      process.exit(1)
     }
     this.error(`${visible(error.message)} [${error.code}]`, { exit: 1 })
   }

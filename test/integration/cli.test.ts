@@ -134,8 +134,12 @@ describe('tor client connect (interactive prompt)', () => {
   })
 
   it('says exit to the server when its input ends', async () => {
+    const before = new Set(t.finalStates.keys())
     const r = await tor(['client', 'connect', '--port', String(t.server.port), '--dir', path.join(cwd, 'shell')], { cwd, input: 'show\n' })
     expect(r.code).toBe(0)
+    await t.logs.waitFor(new RegExp(`client-${before.size + 1} .* is offline`))
+    const ended = [...t.finalStates].filter(([id]) => !before.has(id))
+    expect(ended.map(([, state]) => state)).toEqual(['exit'])
   })
 })
 

@@ -75,6 +75,19 @@ export class RawClient {
     while (!this.ended) await new Promise<void>((resolve) => (this.wake = resolve))
   }
 
+  /** Shuts down the sending side (as `nc -q`, scripts and many libraries do); replies still arrive. */
+  halfClose(): Promise<void> {
+    return new Promise((resolve) => this.socket.end(resolve))
+  }
+
+  /** Everything the server sends until it closes the connection. */
+  async rest(): Promise<Buffer> {
+    await this.closed()
+    const out = this.buffer
+    this.buffer = Buffer.alloc(0)
+    return out
+  }
+
   get unread(): number {
     return this.buffer.length
   }

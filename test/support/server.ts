@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { watch } from 'node:fs'
+import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import * as path from 'node:path'
 import { DEFAULT_LIMITS, startServer, type RunningServer } from '../../src/actors/server-runtime.js'
@@ -35,6 +36,8 @@ export interface TestServer {
   readonly dir: string
   readonly logs: LogLines
   readonly answers: string[]
+  /** The last state of every session that has ended, by client id. */
+  readonly finalStates: Map<string, unknown>
   stop(): Promise<void>
 }
 
@@ -52,7 +55,14 @@ export const startTestServer = async (options: TestServerOptions = {}): Promise<
   const dir = options.dir ?? (await makeTempDir())
   const logs = new LogLines()
   const answers: string[] = []
+  const finalStates = new Map<string, unknown>()
   const server = await startServer({
+    inspect: (event) => {
+      if (event.type !== '@xstate.snapshot') return
+      const snapshot = event.snapshot as { status?: string; value?: unknown }
+      const id = (event.actorRef as { id?: string }).id ?? ''
+      if (snapshot.status === 'done' && id.startsWith('client-')) finalStates.set(id, snapshot.value)
+    },
     host: '127.0.0.1',
     port: 0,
     dir,
@@ -72,12 +82,30 @@ export const startTestServer = async (options: TestServerOptions = {}): Promise<
     dir,
     logs,
     answers,
+    finalStates,
     async stop() {
       // Twice: stop at once, without waiting for sessions to drain.
       server.shutdown()
       if (server.actor.getSnapshot().status === 'active') server.shutdown()
       await server.stopped
-      await rm(dir, { recursive: true, force: true })
+      // A folder the caller gave (a mount point, say) is the caller's to remove.
+      if (options.dir === undefined) await rm(dir, { recursive: true, force: true })
     },
   }
 }
+
+/** Resolves once `predicate` holds for the folder's names: checked now and on every change the kernel reports. */
+export const waitForFolder = (dir: string, predicate: (names: string[]) => boolean): Promise<string[]> =>
+  new Promise((resolve, reject) => {
+    let done = false
+    const watcher = watch(dir, () => void check())
+    const check = async () => {
+      const names = await readdir(dir).catch(() => [] as string[])
+      if (done || !predicate(names)) return
+      done = true
+      watcher.close()
+      resolve(names)
+    }
+    watcher.on('error', reject)
+    void check()
+  })

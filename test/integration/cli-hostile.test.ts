@@ -1,0 +1,174 @@
+import { randomBytes } from 'node:crypto'
+import { mkdir, readdir, writeFile } from 'node:fs/promises'
+import * as net from 'node:net'
+import * as path from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { RawClient } from '../support/raw-client.js'
+import { TorProcess, tor } from '../support/cli.js'
+import { makeTempDir, waitForFolder } from '../support/server.js'
+
+const ESC = '\u001b'
+const BEL = '\u0007'
+const peers: net.Server[] = []
+const processes: TorProcess[] = []
+
+afterEach(() => {
+  for (const peer of peers.splice(0)) peer.close()
+  for (const p of processes.splice(0)) if (p.child.exitCode === null) p.child.kill('SIGKILL')
+})
+
+/** A hostile TFTCP server: answers each command line with what `reply` says (undefined: says nothing). */
+const hostileServer = async (reply: (line: string) => string | undefined): Promise<number> => {
+  const peer = net.createServer((socket) => {
+    let buffer = ''
+    socket.on('data', (chunk) => {
+      buffer += chunk.toString()
+      for (let lf = buffer.indexOf('\n'); lf >= 0; lf = buffer.indexOf('\n')) {
+        const line = buffer.slice(0, lf)
+        buffer = buffer.slice(lf + 1)
+        const answer = reply(line)
+        if (answer !== undefined) socket.write(answer)
+      }
+    })
+    socket.on('error', () => undefined)
+  })
+  peers.push(peer)
+  await new Promise<void>((resolve) => peer.listen(0, '127.0.0.1', resolve))
+  return (peer.address() as net.AddressInfo).port
+}
+
+const evilName = `${ESC}]0;pwned${BEL}${ESC}[2Jevil.txt`
+
+describe('tor client against a hostile server', () => {
+  it('shows names with escape sequences made visible, never raw, and keeps --json exact', async () => {
+    const port = await hostileServer((line) => (line === 'show' ? `ok\n${evilName}\t5\t2026-11-24T10:00:00.000Z\nend\n` : line === 'exit' ? 'exit\n' : undefined))
+    const cwd = await makeTempDir('tor-cli-')
+    const table = await tor(['client', 'show', '--port', String(port), '--dir', cwd], { cwd })
+    expect(table.code).toBe(0)
+    expect(table.stdout).not.toContain(ESC)
+    expect(table.stdout).not.toContain(BEL)
+    expect(table.stdout).toContain('\\x1b]0;pwned\\x07\\x1b[2Jevil.txt')
+    const json = await tor(['client', 'show', '--json', '--port', String(port), '--dir', cwd], { cwd })
+    expect(JSON.parse(json.stdout)).toEqual([{ name: evilName, size: 5, modified: '2026-11-24T10:00:00.000Z' }])
+  })
+
+  it('shows an error reason with escape sequences made visible, as one line with its code', async () => {
+    const port = await hostileServer((line) => (line.startsWith('download') ? `error ${ESC}[2J${ESC}]0;title${BEL}gotcha\n` : undefined))
+    const cwd = await makeTempDir('tor-cli-')
+    const r = await tor(['client', 'download', 'x', '--port', String(port), '--dir', cwd], { cwd })
+    expect(r.code).toBe(1)
+    expect(r.stderr).not.toContain(ESC)
+    expect(r.stderr.trim().split('\n')).toHaveLength(1)
+    expect(r.stderr.trim()).toBe('›   Error: \\x1b[2J\\x1b]0;title\\x07gotcha [TOR_ERR_REFUSED]')
+  })
+
+  it('gives --json errors as one JSON line on stderr, and stdout stays empty', async () => {
+    const port = await hostileServer((line) => (line.startsWith('search') ? 'error nope\n' : undefined))
+    const cwd = await makeTempDir('tor-cli-')
+    const r = await tor(['client', 'search', 'x', '--json', '--port', String(port), '--dir', cwd], { cwd })
+    expect(r.code).toBe(1)
+    expect(r.stdout).toBe('')
+    expect(JSON.parse(r.stderr)).toEqual({ error: { code: 'TOR_ERR_REFUSED', message: 'nope' } })
+  })
+
+  it('fails with TOR_ERR_TIMEOUT when the server says nothing for --timeout seconds', async () => {
+    const port = await hostileServer(() => undefined)
+    const cwd = await makeTempDir('tor-cli-')
+    const r = await tor(['client', 'show', '--timeout', '1', '--port', String(port), '--dir', cwd], { cwd })
+    expect(r.code).toBe(1)
+    expect(r.stderr.trim()).toBe('›   Error: the server did not answer within 1 s [TOR_ERR_TIMEOUT]')
+  })
+
+  it('keeps nothing when the server sends fewer bytes than it announced, and a later run cleans what a killed one left', async () => {
+    const cwd = await makeTempDir('tor-cli-')
+    const downloads = path.join(cwd, 'Downloads')
+    // A partial file of a client that was killed (its pid no longer runs), and an old-style one.
+    await mkdir(downloads, { recursive: true })
+    await writeFile(path.join(downloads, '.tor-download-999999999-0b1c2d3e-aaaa-bbbb-cccc-123456789abc.part'), 'half')
+    await writeFile(path.join(downloads, '.tor-download-0b1c2d3e-aaaa-bbbb-cccc-123456789abc.part'), 'half')
+    const port = await hostileServer((line) => (line.startsWith('download') ? 'ok\nfound\n1000\n0123' : undefined))
+    const r = await tor(['client', 'download', 'a.bin', '--timeout', '1', '--port', String(port), '--dir', cwd], { cwd })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/TOR_ERR_TIMEOUT/)
+    expect(await readdir(downloads)).toEqual([])
+  })
+})
+
+describe('tor server start under signals and crashes', () => {
+  it('lets a download in flight finish on SIGTERM, refuses new connections, then exits 0', async () => {
+    const dir = await makeTempDir()
+    const content = randomBytes(32 << 20)
+    await writeFile(path.join(dir, 'big.bin'), content)
+    const server = TorProcess.start(['server', 'start', '--port', '0', '--host', '127.0.0.1', '--dir', dir, '--no-console'], dir)
+    processes.push(server)
+    const [, port] = await server.waitFor(/listening on 127\.0\.0\.1:(\d+)/)
+    const c = await RawClient.connect(Number(port))
+    await c.send('download big.bin\n')
+    expect([await c.line(), await c.line(), await c.line()]).toEqual(['ok', 'found', String(content.length)])
+    // The client reads nothing more for now: most of the 32 MiB is still to send.
+    c.socket.pause()
+    server.child.kill('SIGTERM')
+    await server.waitFor(/Shutting down: waiting for 1 session/)
+    await expect(RawClient.connect(Number(port))).rejects.toThrow(/ECONNREFUSED/)
+    c.socket.resume()
+    expect(Buffer.compare(await c.bytes(content.length), content)).toBe(0)
+    expect(await c.line()).toBe('error server is shutting down')
+    expect(await server.exited).toBe(0)
+    expect(server.stdout).toMatch(/File sent with success: big\.bin/)
+  })
+
+  it('stops at once on a second signal', async () => {
+    const dir = await makeTempDir()
+    await writeFile(path.join(dir, 'big.bin'), randomBytes(32 << 20))
+    const server = TorProcess.start(['server', 'start', '--port', '0', '--host', '127.0.0.1', '--dir', dir, '--no-console'], dir)
+    processes.push(server)
+    const [, port] = await server.waitFor(/listening on 127\.0\.0\.1:(\d+)/)
+    const c = await RawClient.connect(Number(port))
+    await c.send('download big.bin\n')
+    await c.line()
+    c.socket.pause()
+    server.child.kill('SIGTERM')
+    await server.waitFor(/Shutting down/)
+    server.child.kill('SIGINT')
+    expect(await server.exited).toBe(0)
+    expect(server.stdout).toMatch(/Stopping at once: closing 1 session/)
+  })
+
+  it('removes the temporary file that kill -9 left mid-upload when it starts again', async () => {
+    const dir = await makeTempDir()
+    const first = TorProcess.start(['server', 'start', '--port', '0', '--host', '127.0.0.1', '--dir', dir, '--no-console'], dir)
+    processes.push(first)
+    const [, port] = await first.waitFor(/listening on 127\.0\.0\.1:(\d+)/)
+    const c = await RawClient.connect(Number(port))
+    await c.send('upload half.bin\n10000000\n')
+    expect([await c.line(), await c.line()]).toEqual(['ok', 'ok'])
+    await c.send(randomBytes(100_000))
+    const [leftover] = await waitForFolder(dir, (names) => names.some((n) => n.startsWith('.tor-upload-')))
+    first.child.kill('SIGKILL')
+    await first.exited
+    c.destroy()
+    expect(await readdir(dir)).toEqual([leftover])
+    const second = TorProcess.start(['server', 'start', '--port', '0', '--host', '127.0.0.1', '--dir', dir, '--no-console'], dir)
+    processes.push(second)
+    await second.waitFor(/listening on/)
+    expect(await readdir(dir)).toEqual([])
+    second.child.kill('SIGTERM')
+    expect(await second.exited).toBe(0)
+  })
+})
+
+describe('tor client connect when the server drops it', () => {
+  it('says at once, at the prompt, that the server closed the idle connection and why', async () => {
+    const dir = await makeTempDir()
+    const server = TorProcess.start(['server', 'start', '--port', '0', '--host', '127.0.0.1', '--dir', dir, '--no-console', '--idle-timeout', '0.3'], dir)
+    processes.push(server)
+    const [, port] = await server.waitFor(/listening on 127\.0\.0\.1:(\d+)/)
+    const cwd = await makeTempDir('tor-cli-')
+    const client = TorProcess.start(['client', 'connect', '--port', port!, '--dir', cwd], cwd)
+    processes.push(client)
+    expect(await client.exited).toBe(1)
+    expect(client.stderr.trim()).toBe('The server closed the connection: idle timeout (0.3 s without a command), closing')
+    server.child.kill('SIGTERM')
+    expect(await server.exited).toBe(0)
+  })
+})

@@ -1,0 +1,360 @@
+import { randomBytes } from 'node:crypto'
+import { execFileSync } from 'node:child_process'
+import { mkdir, readdir, readFile, rename, rm, symlink, unlink, writeFile } from 'node:fs/promises'
+import * as path from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { waitFor, type AnyActorRef } from 'xstate'
+import type { SessionPort } from '../../src/actors/server-session-io.js'
+import { RawClient, names } from '../support/raw-client.js'
+import { makeTempDir, startTestServer, waitForFolder, type TestServer, type TestServerOptions } from '../support/server.js'
+import { canMount, mountTmpfs } from '../support/tmpfs.js'
+
+let t: TestServer | undefined
+const clients: RawClient[] = []
+const cleanups: Array<() => Promise<void>> = []
+
+const serve = async (options: TestServerOptions = {}) => {
+  t = await startTestServer(options)
+  return t
+}
+const connect = async () => {
+  const client = await RawClient.connect(t!.server.port)
+  clients.push(client)
+  return client
+}
+const session = (id: string) => t!.server.actor.getSnapshot().children[id] as AnyActorRef | undefined
+const hidden = async (dir: string) => (await readdir(dir)).filter((n) => n.startsWith('.'))
+
+afterEach(async () => {
+  for (const client of clients.splice(0)) client.destroy()
+  await t?.stop()
+  t = undefined
+  for (const cleanup of cleanups.splice(0)) await cleanup()
+})
+
+const mountable = await canMount()
+
+describe('a client that half-closes', () => {
+  it('gets every reply to what it sent before shutting down its side, in order, then the server closes', async () => {
+    const { dir } = await serve()
+    await writeFile(path.join(dir, 'a.txt'), 'hello')
+    const c = await connect()
+    await c.send('show\ndownload a.txt\nupload up.txt\n3\nabcsearch zzz\n')
+    await c.halfClose()
+    expect(names(await c.listing())).toEqual(['a.txt'])
+    expect([await c.line(), await c.line(), await c.line()]).toEqual(['ok', 'found', '5'])
+    expect((await c.bytes(5)).toString()).toBe('hello')
+    expect([await c.line(), await c.line(), await c.line()]).toEqual(['ok', 'ok', 'end'])
+    expect(await c.listing()).toEqual([])
+    expect((await c.rest()).length).toBe(0)
+    expect(await readFile(path.join(dir, 'up.txt'), 'utf8')).toBe('abc')
+  })
+
+  it('is answered before the close when it half-closes mid-listing of many files', async () => {
+    const { dir } = await serve()
+    await Promise.all(Array.from({ length: 3000 }, (_, i) => writeFile(path.join(dir, `file-${String(i).padStart(5, '0')}.txt`), 'x')))
+    const c = await connect()
+    await c.send('show\nexit\n')
+    await c.halfClose()
+    expect(await c.listing()).toHaveLength(3000)
+    expect(await c.line()).toBe('exit')
+  })
+})
+
+describe('a client that never reads', () => {
+  it('stops being read once its replies back up, holds a bounded number of bytes in the server, and is ended by the stall or idle timeout', async () => {
+    const { dir, logs } = await serve({ session: { stallTimeoutMs: 500, idleTimeoutMs: 500 } })
+    await Promise.all(Array.from({ length: 400 }, (_, i) => writeFile(path.join(dir, `a-fairly-long-file-name-number-${i}.bin`), 'x')))
+    const c = await connect()
+    c.socket.pause()
+    await waitFor(t!.server.actor, (s) => 'client-1' in s.context.clients)
+    const ref = session('client-1')!
+    const io = ref.getSnapshot().context.io as SessionPort
+    let maxHeld = 0
+    let commands = 0
+    const sub = ref.subscribe((s) => {
+      maxHeld = Math.max(maxHeld, io.connection.bufferedBytes)
+      if (s.value === 'awaitingCommand') commands++
+    })
+    // 12,000 listings of 400 rows would be about 250 MB of replies.
+    await c.send('show\n'.repeat(12_000))
+    await logs.waitFor(/client-1 closing: (stalled|idle)/)
+    sub.unsubscribe()
+    expect(commands).toBeLessThan(12_000)
+    expect(maxHeld).toBeLessThan(256 * 1024)
+  })
+})
+
+describe('a flooding client', () => {
+  it('does not keep the server from answering another client: the bystander is answered after a bounded share of the flood', async () => {
+    const { dir } = await serve()
+    await writeFile(path.join(dir, 'a.txt'), 'x')
+    const flooder = await connect()
+    const bystander = await connect()
+    let floodReplies = 0
+    flooder.socket.on('data', (chunk: Buffer) => {
+      for (const byte of chunk) if (byte === 0x0a) floodReplies++
+    })
+    // Up to 1 MiB of pipelined commands waits in the server at once.
+    const flood = 'search zzz\n'.repeat(90_000)
+    await flooder.send(flood)
+    await bystander.send('show\n')
+    expect(names(await bystander.listing())).toEqual(['a.txt'])
+    // Each flooded command is answered with two lines (ok, end). Measured here: about 65 flood commands
+    // answered before the bystander's show with turns of 64 lines, about 2,300 without turns.
+    expect(floodReplies / 2).toBeLessThan(1000)
+  })
+
+  it('summarizes refused lines in the log and disconnects a client that sends nothing else', async () => {
+    const { logs } = await serve()
+    const c = await connect()
+    await c.send('garbage\n'.repeat(1000))
+    const replies = (await c.rest()).toString().trim().split('\n')
+    expect(replies.at(-1)).toBe('error too many invalid commands in a row (32), closing')
+    expect(replies).toHaveLength(32)
+    await logs.waitFor(/client-1 .* is offline/)
+    expect(logs.lines.filter((l) => l.includes('client-1 refused "garbage"'))).toHaveLength(3)
+    expect(logs.lines.some((l) => /client-1 refused 29 more lines in a row/.test(l))).toBe(true)
+  })
+})
+
+describe('limits and timeouts', () => {
+  it('refuses a client over --max-clients with one error line and closes it', async () => {
+    const { logs } = await serve({ limits: { maxClients: 2 } })
+    await connect()
+    await connect()
+    await waitFor(t!.server.actor, (s) => Object.keys(s.context.clients).length === 2)
+    const third = await connect()
+    expect((await third.rest()).toString()).toBe('error server full (2 clients), try again later\n')
+    await logs.waitFor(/refused a connection from 127\.0\.0\.1:\d+: server full/)
+  })
+
+  it('refuses a client over --max-per-ip with one error line and closes it', async () => {
+    await serve({ limits: { maxPerIp: 1 } })
+    const first = await connect()
+    await waitFor(t!.server.actor, (s) => Object.keys(s.context.clients).length === 1)
+    const second = await connect()
+    expect((await second.rest()).toString()).toBe('error too many connections from your address (max 1)\n')
+    await first.send('show\n')
+    expect(await first.listing()).toEqual([])
+  })
+
+  it('closes an idle client after --idle-timeout with one error line, and logs why', async () => {
+    const { logs } = await serve({ session: { idleTimeoutMs: 200 } })
+    const c = await connect()
+    expect((await c.rest()).toString()).toBe('error idle timeout (0.2 s without a command), closing\n')
+    await logs.waitFor(/client-1 closing: idle for 200 ms/)
+  })
+
+  it('ends an upload that stalls with one error line and removes its temporary file', async () => {
+    const { dir, logs } = await serve({ session: { stallTimeoutMs: 200 } })
+    const c = await connect()
+    await c.send('upload slow.bin\n1000000\n')
+    expect([await c.line(), await c.line()]).toEqual(['ok', 'ok'])
+    await c.send(randomBytes(1000))
+    expect((await c.rest()).toString()).toBe('error transfer stalled (no progress for 0.2 s), closing\n')
+    await logs.waitFor(/client-1 .* is offline/)
+    // The temporary file is removed when the aborted upload's scope closes.
+    expect(await waitForFolder(dir, (names) => names.length === 0)).toEqual([])
+  })
+
+  it('kicks one session from the console mid-upload: error line, temporary file removed, the others go on', async () => {
+    const { dir, logs, answers, server } = await serve()
+    const kicked = await connect()
+    const other = await connect()
+    await kicked.send('upload big.bin\n1000000\n')
+    expect([await kicked.line(), await kicked.line()]).toEqual(['ok', 'ok'])
+    await kicked.send(randomBytes(1000))
+    await waitFor(session('client-1')!, (s) => s.context.transfer !== undefined)
+    expect(await hidden(dir)).toHaveLength(1)
+    server.consoleLine('list')
+    expect(answers.join('\n')).toMatch(/client-1 .* upload big\.bin/)
+    server.consoleLine('kick client-1')
+    expect(answers.at(-1)).toBe('Kicked client-1.')
+    expect((await kicked.rest()).toString()).toBe('error disconnected by the server operator\n')
+    await logs.waitFor(/client-1 .* is offline/)
+    expect(await waitForFolder(dir, (names) => names.length === 0)).toEqual([])
+    await other.send('show\n')
+    expect(await other.listing()).toEqual([])
+  })
+})
+
+describe('storage faults', () => {
+  it.skipIf(!mountable)('answers an upload whose temporary file cannot be created (no free inodes) with an error that names no path, and the session goes on', async () => {
+    const fs = (await mountTmpfs('size=4m,nr_inodes=8'))!
+    cleanups.push(fs.unmount)
+    for (let i = 0; ; i++) {
+      try {
+        await writeFile(path.join(fs.dir, `filler-${i}`), 'x')
+      } catch {
+        break
+      }
+    }
+    const { dir } = await serve({ dir: fs.dir })
+    const c = await connect()
+    await c.send('upload new.txt\n')
+    expect(await c.line()).toBe('ok')
+    await c.send('5\n')
+    const reply = await c.line()
+    expect(reply).toBe('error no space left on the server')
+    expect(reply).not.toContain(dir)
+    await c.send('search filler-0\n')
+    expect(names(await c.listing())).toEqual(['filler-0'])
+    expect(await hidden(dir)).toEqual([])
+  })
+
+  it.skipIf(!mountable)('says there is not enough space before any payload byte is sent when the disk is too small', async () => {
+    const fs = (await mountTmpfs('size=1m'))!
+    cleanups.push(fs.unmount)
+    await serve({ dir: fs.dir })
+    const c = await connect()
+    await c.send('upload huge.iso\n')
+    expect(await c.line()).toBe('ok')
+    await c.send(`${2 * 1024 ** 2}\n`)
+    expect(await c.line()).toMatch(/^error not enough space on the server \(2097152 bytes needed, \d+ free\)$/)
+    await c.send('show\n')
+    expect(await c.listing()).toEqual([])
+  })
+
+  it.skipIf(!mountable)('reads and drops the rest of an upload when the disk fills mid-way, answers the error, and keeps nothing partial', async () => {
+    const fs = (await mountTmpfs('size=1m'))!
+    cleanups.push(fs.unmount)
+    const { dir } = await serve({ dir: fs.dir })
+    const [a, b] = [await connect(), await connect()]
+    // Both pass the free-space check before either writes; together they do not fit.
+    for (const c of [a, b]) {
+      await c.send(`upload ${c === a ? 'a' : 'b'}.bin\n700000\n`)
+      expect([await c.line(), await c.line()]).toEqual(['ok', 'ok'])
+    }
+    await Promise.all([a.send(randomBytes(700_000)), b.send(randomBytes(700_000))])
+    const replies = [await a.line(), await b.line()]
+    expect(replies).toContain('error no space left on the server')
+    for (const reply of replies) expect(['end', 'error no space left on the server']).toContain(reply)
+    for (const c of [a, b]) {
+      await c.send('show\n')
+      await c.listing()
+    }
+    expect(await hidden(dir)).toEqual([])
+    for (const name of await readdir(dir)) expect((await readFile(path.join(dir, name))).length).toBe(700_000)
+  })
+})
+
+describe('confinement', () => {
+  it('never lists or opens a FIFO in the folder, and the session goes on', async () => {
+    const { dir } = await serve()
+    execFileSync('mkfifo', [path.join(dir, 'pipe')])
+    await writeFile(path.join(dir, 'a.txt'), 'x')
+    const c = await connect()
+    await c.send('show\ndownload pipe\nshow\n')
+    expect(names(await c.listing())).toEqual(['a.txt'])
+    expect([await c.line(), await c.line()]).toEqual(['ok', 'Not found file'])
+    expect(names(await c.listing())).toEqual(['a.txt'])
+  })
+
+  it('never serves an outside file through a symlink swapped in while downloading', async () => {
+    const { dir } = await serve()
+    const outside = await makeTempDir()
+    cleanups.push(() => rm(outside, { recursive: true, force: true }))
+    const secret = path.join(outside, 'secret')
+    await writeFile(secret, 'SECRET')
+    await writeFile(path.join(dir, 'race.txt'), 'plain!')
+    let swapping = true
+    const swapper = (async () => {
+      for (let i = 0; swapping; i++) {
+        const next = path.join(dir, `.swap-${i}`)
+        if (i % 2) await writeFile(next, 'plain!')
+        else await symlink(secret, next)
+        await rename(next, path.join(dir, 'race.txt'))
+      }
+    })()
+    const c = await connect()
+    const bodies = new Set<string>()
+    for (let i = 0; i < 400; i++) {
+      await c.send('download race.txt\n')
+      expect(await c.line()).toBe('ok')
+      const found = await c.line()
+      if (found === 'Not found file') continue
+      const size = Number(await c.line())
+      bodies.add((await c.bytes(size)).toString())
+    }
+    swapping = false
+    await swapper
+    expect([...bodies]).toEqual(['plain!'])
+  })
+
+  it('never hangs on a FIFO swapped in while downloading: every download ends and other clients are served', async () => {
+    const { dir } = await serve()
+    await writeFile(path.join(dir, 'race.txt'), 'plain!')
+    let swapping = true
+    const swapper = (async () => {
+      for (let i = 0; swapping; i++) {
+        const next = path.join(dir, `.swap-${i}`)
+        if (i % 2) await writeFile(next, 'plain!')
+        else execFileSync('mkfifo', [next])
+        await rename(next, path.join(dir, 'race.txt'))
+      }
+    })()
+    const c = await connect()
+    const outcomes = new Set<string>()
+    for (let i = 0; i < 200; i++) {
+      await c.send('download race.txt\n')
+      expect(await c.line()).toBe('ok')
+      const found = await c.line()
+      if (found === 'Not found file') outcomes.add(found)
+      else outcomes.add((await c.bytes(Number(await c.line()))).toString())
+    }
+    swapping = false
+    await swapper
+    expect([...outcomes].every((o) => o === 'plain!' || o === 'Not found file')).toBe(true)
+    const other = await connect()
+    await other.send('show\n')
+    expect(names(await other.listing())).toEqual(['race.txt'])
+  })
+
+  it.each([
+    ['a right-to-left override', 'invoice\u202Efdp.exe'],
+    ['a zero-width space', 'a\u200Bb.txt'],
+    ['a byte-order mark', '\uFEFFa.txt'],
+    ['an isolate', 'x\u2066y'],
+  ])('refuses a name with %s like a control character', async (_what, name) => {
+    await serve()
+    const c = await connect()
+    await c.send(`upload ${name}\n`)
+    expect(await c.line()).toBe('error invalid file name')
+  })
+
+  it('stores a name sent in NFD under its NFC form, so two identical-looking rows cannot coexist', async () => {
+    const { dir } = await serve()
+    const c = await connect()
+    for (const name of ['cafe\u0301.txt', 'caf\u00e9.txt']) {
+      await c.send(`upload ${name}\n2\nhi`)
+      expect([await c.line(), await c.line(), await c.line()]).toEqual(['ok', 'ok', 'end'])
+    }
+    expect(await readdir(dir)).toEqual(['caf\u00e9.txt'])
+    await c.send('download cafe\u0301.txt\n')
+    expect([await c.line(), await c.line(), await c.line()]).toEqual(['ok', 'found', '2'])
+  })
+})
+
+describe('crash leftovers', () => {
+  it('removes the temporary files a crash left behind when the server starts', async () => {
+    const dir = await makeTempDir()
+    await mkdir(dir, { recursive: true })
+    await writeFile(path.join(dir, '.tor-upload-0b1c2d3e-aaaa-bbbb-cccc-123456789abc.part'), 'half')
+    await writeFile(path.join(dir, 'kept.txt'), 'x')
+    await serve({ dir })
+    expect(await readdir(dir)).toEqual(['kept.txt'])
+  })
+})
+
+describe('errors sent to a client', () => {
+  it('never name a server path when storing fails (a folder in the way of the name)', async () => {
+    const { dir } = await serve()
+    await mkdir(path.join(dir, 'taken'))
+    const c = await connect()
+    await c.send('upload taken\n2\nhi')
+    expect([await c.line(), await c.line(), await c.line()]).toEqual(['ok', 'ok', 'error a folder has that name'])
+    expect(await hidden(dir)).toEqual([])
+    await unlink(path.join(dir, 'taken')).catch(() => undefined)
+  })
+})
