@@ -41,10 +41,13 @@ const writeRandomFile = (file, size) => {
 }
 import * as require_fs from 'node:fs'
 
-const startTor = async (dir) => {
+// Capacity scenarios measure throughput, not the limits: those are lifted unless a scenario passes its own flags.
+const NO_LIMITS = ['--max-clients', '100000', '--max-per-ip', '100000']
+
+const startTor = async (dir, flags = NO_LIMITS) => {
   const server = await startProcess(
     process.execPath,
-    [TOR, 'server', 'start', '--host', '127.0.0.1', '--port', '0', '--dir', dir, '--no-console'],
+    [TOR, 'server', 'start', '--host', '127.0.0.1', '--port', '0', '--dir', dir, '--no-console', ...flags],
     /listening on 127\.0\.0\.1:(\d+)/,
   )
   return { ...server, port: Number(server.match[1]), pid: server.child.pid }
@@ -245,6 +248,81 @@ const roundTrips = async () => {
   await naive.stop()
 }
 
+// ---------------------------------------------------------------- hostile load
+// Normal clients (from 127.0.0.1) while one address (127.0.0.9) opens 2,000 connections against
+// --max-per-ip and 200 uploads from ten other addresses stall after their first byte; their latency
+// p99 is compared with the same clients on an unloaded server with the same limits.
+const HOSTILE_NORMAL = 20
+const HOSTILE_COMMANDS = quick ? 10 : 25
+const HOSTILE_FLOOD = 2000
+const HOSTILE_STALLED = 200
+
+const normalClients = async (server) => {
+  const ms = []
+  let failures = 0
+  await Promise.all(
+    Array.from({ length: HOSTILE_NORMAL }, async () => {
+      try {
+        const c = await LoadClient.connect(server.port, '127.0.0.1')
+        for (let i = 0; i < HOSTILE_COMMANDS; i++) {
+          ms.push((await c.command('show')).ms)
+          ms.push((await c.command('download', 'small.bin')).ms)
+        }
+        await c.command('exit')
+        c.destroy()
+      } catch {
+        failures++
+      }
+    }),
+  )
+  return { ms, failures }
+}
+
+const hostileLoad = async () => {
+  const dir = path.join(work, 'hostile')
+  mkdirSync(dir, { recursive: true })
+  writeRandomFile(path.join(dir, 'small.bin'), 64 << 10)
+  for (let i = 0; i < 20; i++) writeFileSync(path.join(dir, `note-${i}.txt`), `note ${i}\n`)
+  const flags = ['--max-clients', '1024', '--max-per-ip', '32']
+  const measure = async (loaded) => {
+    const tor = await startTor(dir, flags)
+    let load
+    let counts = {}
+    if (loaded) {
+      log(`hostile load: ${HOSTILE_STALLED} stalled uploads, ${HOSTILE_FLOOD} connections from one address`)
+      load = await startProcess(
+        process.execPath,
+        [path.join(ROOT, 'bench/lib/hostile-load.mjs'), String(tor.port), String(HOSTILE_STALLED), String(HOSTILE_FLOOD)],
+        /^(\{.*\})$/m,
+      )
+      counts = JSON.parse(load.match[1])
+    }
+    const result = await normalClients(tor)
+    const rss = peakRssMiB(tor.pid)
+    await load?.stop()
+    await tor.stop()
+    return { ...result, ...counts, rss }
+  }
+  const unloaded = []
+  const loaded = []
+  for (let run = 0; run < Math.min(RUNS, 3); run++) {
+    log(`hostile load: run ${run + 1}`)
+    unloaded.push(await measure(false))
+    loaded.push(await measure(true))
+  }
+  const p99 = (rs) => percentile(rs.flatMap((r) => r.ms), 99)
+  const last = loaded.at(-1)
+  row(
+    `normal clients' p99 beside ${HOSTILE_FLOOD} conns from one address + ${HOSTILE_STALLED} stalled uploads`,
+    p99(loaded),
+    'same clients, unloaded tor',
+    p99(unloaded),
+    'ms',
+    Math.max(...loaded.map((r) => r.rss)),
+    { failures: loaded.reduce((n, r) => n + r.failures, 0), flood: { accepted: last.accepted, refused: last.refused, stalled: last.stalled }, target: '1.5x' },
+  )
+}
+
 // ---------------------------------------------------------------- report
 const fmt = (value, unit) => (value === null || Number.isNaN(value) ? '-' : unit === 'ms' ? (value >= 100 ? `${Math.round(value)} ms` : `${value.toFixed(2)} ms`) : `${value.toFixed(1)} ${unit}`)
 
@@ -265,12 +343,13 @@ const report = () => {
   writeFileSync(path.join(ROOT, 'bench/results', `latest${quick ? '-quick' : ''}.json`), `${JSON.stringify(result, null, 2)}\n`)
 }
 
-const only = option('--only', 'transfers,concurrency,listing,roundtrips').split(',')
+const only = option('--only', 'transfers,concurrency,listing,roundtrips,hostile').split(',')
 try {
   if (only.includes('transfers')) await transfers()
   if (only.includes('concurrency')) await concurrency()
   if (only.includes('listing')) await bigFolder()
   if (only.includes('roundtrips')) await roundTrips()
+  if (only.includes('hostile')) await hostileLoad()
   report()
 } finally {
   rmSync(work, { recursive: true, force: true })

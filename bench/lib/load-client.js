@@ -16,9 +16,10 @@ export class LoadClient {
     socket.on('error', end)
   }
 
-  static connect(port) {
+  /** Connects from `localAddress` (any 127.x.y.z works on Linux loopback, so one machine can be many addresses). */
+  static connect(port, localAddress) {
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ port, host: '127.0.0.1', noDelay: true })
+      const socket = net.connect({ port, host: '127.0.0.1', noDelay: true, localAddress })
       socket.once('error', reject)
       socket.once('connect', () => (socket.off('error', reject), resolve(new LoadClient(socket))))
     })

@@ -1,4 +1,4 @@
-import { combineInspectors, startStatelyInspector } from '../actors/inspector.js'
+import { combineInspectors, inspectorHost, startStatelyInspector } from '../actors/inspector.js'
 import { startServer } from '../actors/server-runtime.js'
 import type { ServerLimits } from '../machines/server.js'
 import { createTraceRecorder } from '../actors/trace-recorder.js'
@@ -22,7 +22,7 @@ export interface ServeOptions {
 export const serve = async (options: ServeOptions, say: (line: string) => void): Promise<void> => {
   let print = say
   const recorder = options.traceDir ? createTraceRecorder(options.traceDir) : undefined
-  const inspector = options.inspectPort === undefined ? undefined : await startStatelyInspector(options.inspectPort)
+  const inspector = options.inspectPort === undefined ? undefined : await startStatelyInspector(options.inspectPort, inspectorHost(options.host))
   const server = await startServer({
     host: options.host,
     port: options.port,

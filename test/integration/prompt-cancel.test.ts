@@ -1,0 +1,76 @@
+import * as net from 'node:net'
+import * as path from 'node:path'
+import { PassThrough } from 'node:stream'
+import { afterEach, describe, expect, it } from 'vitest'
+import { TorClient } from '../../src/actors/client-runtime.js'
+import { runShell } from '../../src/cli/client-shell.js'
+import { makeTempDir, waitForFolder } from '../support/server.js'
+
+const peers: net.Server[] = []
+afterEach(() => peers.splice(0).forEach((p) => p.close()))
+
+/** A server whose downloads announce 1,000,000 bytes, send 10, then stall; show lists one file. */
+const stallingServer = async (): Promise<number> => {
+  const peer = net.createServer((socket) => {
+    socket.on('error', () => undefined)
+    let buffer = ''
+    socket.on('data', (chunk) => {
+      buffer += chunk.toString()
+      for (let lf = buffer.indexOf('\n'); lf >= 0; lf = buffer.indexOf('\n')) {
+        const line = buffer.slice(0, lf)
+        buffer = buffer.slice(lf + 1)
+        if (line === 'show') socket.write('ok\nbig.bin\t1000000\t2026-11-24T10:00:00.000Z\nend\n')
+        if (line.startsWith('download')) socket.write('ok\nfound\n1000000\n0123456789')
+        if (line === 'exit') socket.end('exit\n')
+      }
+    })
+  })
+  peers.push(peer)
+  await new Promise<void>((resolve) => peer.listen(0, '127.0.0.1', resolve))
+  return (peer.address() as net.AddressInfo).port
+}
+
+/** A terminal for the prompt: keys go in, what it prints is collected. */
+const fakeTerminal = () => {
+  const input = Object.assign(new PassThrough(), { isTTY: true })
+  const output = new PassThrough()
+  output.resume()
+  const printed: string[] = []
+  const errors: string[] = []
+  const waiters: Array<() => void> = []
+  const wake = () => waiters.splice(0).forEach((w) => w())
+  const said = (pattern: RegExp) =>
+    new Promise<void>((resolve) => {
+      const check = () => ([...printed, ...errors].some((l) => pattern.test(l)) ? resolve() : waiters.push(check))
+      check()
+    })
+  return {
+    io: { input, output, print: (l: string) => (printed.push(l), wake()), printError: (l: string) => (errors.push(l), wake()) },
+    type: (keys: string) => input.write(keys),
+    printed,
+    errors,
+    said,
+  }
+}
+
+describe('the prompt of tor client connect', () => {
+  it('cancels a transfer on Ctrl-C, keeps nothing partial, connects again, and goes on', async () => {
+    const port = await stallingServer()
+    const dir = await makeTempDir('tor-prompt-')
+    const connect = () => TorClient.connect({ host: '127.0.0.1', port, dir })
+    let current = await connect()
+    const term = fakeTerminal()
+    const finished = runShell(current, dir, term.io, async () => (current = await connect()))
+    term.type('download big.bin\r')
+    const downloads = path.join(dir, 'Downloads')
+    await waitForFolder(downloads, (names) => names.some((n) => n.startsWith('.tor-download-')))
+    term.type('\u0003')
+    await term.said(/Cancelled; nothing partial was kept\. Connected again\./)
+    expect(await waitForFolder(downloads, (names) => names.length === 0)).toEqual([])
+    term.type('show\r')
+    await term.said(/^1 file, /)
+    term.type('exit\r')
+    expect(await finished).toBe(0)
+    await current.close()
+  })
+})
