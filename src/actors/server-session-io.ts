@@ -2,7 +2,7 @@ import * as Effect from 'effect/Effect'
 import * as Exit from 'effect/Exit'
 import * as Scope from 'effect/Scope'
 import { fromPromise, type ActorSystem } from 'xstate'
-import { isTorError, NoSpace, publicReason, StorageFailure } from '../errors.js'
+import { isTorError, NoSpace, StorageFailure } from '../errors.js'
 import { serverSessionMachine, type SessionLog, type SessionRef, type Transfer, type TransferReport } from '../machines/server-session.js'
 import { encodeListingRow, Reply } from '../protocol/index.js'
 import type { FolderCatalog } from '../storage/catalog.js'
@@ -66,19 +66,6 @@ export class SessionPort {
 }
 
 const portOf = (ref: SessionRef): SessionPort => ref.io as SessionPort
-
-/** Tags a failure with what the client may be told (never a server path). */
-const forClient = <E>(error: E): E => {
-  if (typeof error === 'object' && error !== null && !('publicReason' in error)) {
-    Object.defineProperty(error, 'publicReason', { value: publicReason(error), enumerable: true })
-  }
-  return error
-}
-
-const runSessionEffect = <A, E>(effect: Effect.Effect<A, E>, signal: AbortSignal) =>
-  runForActor(effect.pipe(Effect.mapError(forClient)), signal).catch((error: unknown) => {
-    throw forClient(error)
-  })
 
 /** Calls `report` with the latest count at most once per `intervalMs`. */
 const throttled = (intervalMs: number, report: (n: number) => void) => {
@@ -175,17 +162,15 @@ export const createSessionLogic = (env: SessionEnvironment) => {
     actors: {
       readLine: fromPromise(({ input, signal }) => portOf(input).connection.readLine(signal)),
       streamListing: fromPromise(({ input, signal, system }) =>
-        streamListing(portOf(input).connection, input.search, signal, progressOf(system, input.clientId)).catch((error: unknown) => {
-          throw forClient(error)
-        }),
+        streamListing(portOf(input).connection, input.search, signal, progressOf(system, input.clientId)),
       ),
-      openDownload: fromPromise(({ input, signal }) => runSessionEffect(openDownload(portOf(input), input.name), signal)),
-      prepareUpload: fromPromise(({ input, signal }) => runSessionEffect(prepareUpload(portOf(input), input), signal)),
+      openDownload: fromPromise(({ input, signal }) => runForActor(openDownload(portOf(input), input.name), signal)),
+      prepareUpload: fromPromise(({ input, signal }) => runForActor(prepareUpload(portOf(input), input), signal)),
       sendFile: fromPromise(({ input, signal, system }) =>
-        runSessionEffect(sendFile(portOf(input), input, signal, progressOf(system, input.clientId)), signal),
+        runForActor(sendFile(portOf(input), input, signal, progressOf(system, input.clientId)), signal),
       ),
       receiveUpload: fromPromise(({ input, signal, system }) =>
-        runSessionEffect(receiveUpload(portOf(input), input, progressOf(system, input.clientId)), signal),
+        runForActor(receiveUpload(portOf(input), input, progressOf(system, input.clientId)), signal),
       ),
     },
     actions: {

@@ -1,4 +1,5 @@
 import { assign, fromPromise, setup } from 'xstate'
+import { publicReason } from '../errors.js'
 import { Reply, encodeSize, errorReply } from '../protocol/index.js'
 import {
   ClosingReply,
@@ -64,10 +65,8 @@ export interface TransferReport {
   readonly durationMs: number
 }
 
-/** The problem of a failed actor: `reason` for the server's log, `publicReason` safe for the client. */
+/** The problem of a failed actor: `message` for the server's log, `publicReason` safe to send to the client. */
 export interface Failure {
-  readonly _tag?: string
-  readonly code?: string
   readonly message: string
   readonly publicReason: string
 }
@@ -88,10 +87,10 @@ const notProvided = (what: string) => () => {
   throw new Error(`${what} is provided by src/actors; this machine definition has no I/O`)
 }
 
-const failureOf = (error: unknown): Failure => {
-  const e = error as Partial<Failure> | undefined
-  return { _tag: e?._tag, code: e?.code, message: e?.message ?? String(error), publicReason: e?.publicReason ?? 'internal error on the server' }
-}
+const failureOf = (error: unknown): Failure => ({
+  message: (error as { message?: string } | undefined)?.message ?? String(error),
+  publicReason: publicReason(error),
+})
 
 const ref = ({ context }: { context: SessionContext }): SessionRef => ({ clientId: context.clientId, io: context.io })
 

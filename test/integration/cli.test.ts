@@ -133,6 +133,15 @@ describe('tor client connect (interactive prompt)', () => {
     expect(client.stderr.trim()).toBe('The server closed the connection: server is shutting down')
   })
 
+  it('keeps a name with trailing spaces typed at the prompt (they were once trimmed away)', async () => {
+    await mkdir(path.join(cwd, 'spaces/Uploads'), { recursive: true })
+    await writeFile(path.join(cwd, 'spaces/Uploads/padded '), 'pad')
+    const r = await tor(['client', 'connect', '--port', String(t.server.port), '--dir', path.join(cwd, 'spaces')], { cwd, input: 'upload padded \nexit \n' })
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(/Uploaded padded {2}\(3 B\)/)
+    expect(await readFile(path.join(t.dir, 'padded '), 'utf8')).toBe('pad')
+  })
+
   it('says exit to the server when its input ends', async () => {
     const before = new Set(t.finalStates.keys())
     const r = await tor(['client', 'connect', '--port', String(t.server.port), '--dir', path.join(cwd, 'shell')], { cwd, input: 'show\n' })

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { initialTransition, transition, type AnyEventObject } from 'xstate'
+import { NoSpace, StorageFailure } from '../../src/errors.js'
 import { serverSessionMachine } from '../../src/machines/server-session.js'
 
 const input = { clientId: 'client-1', limits: { maxUploadBytes: 1000, idleTimeoutMs: 300_000, stallTimeoutMs: 60_000, maxRefusals: 32 } }
@@ -131,7 +132,13 @@ describe('server session machine', () => {
       done('readCommand', line('upload n')),
       done('readUploadSize', line('1')),
       done('prepareUpload', undefined),
-      failed('receiveUpload', { _tag: 'StorageFailure', message: "write failed: ENOSPC, write '/srv/tor/.tor-upload-x.part'", publicReason: 'no space left on the server' }),
+      failed(
+        'receiveUpload',
+        new StorageFailure({
+          operation: 'write n',
+          cause: Object.assign(new Error("ENOSPC: no space left on device, write '/srv/tor/.tor-upload-x.part'"), { code: 'ENOSPC' }),
+        }),
+      ),
     )
     expect(snapshot.value).toBe('awaitingCommand')
     expect(replies.at(-1)).toBe('error no space left on the server')
@@ -142,7 +149,7 @@ describe('server session machine', () => {
     const { snapshot, replies } = run(
       done('readCommand', line('upload n')),
       done('readUploadSize', line('1')),
-      failed('prepareUpload', { _tag: 'NoSpace', message: 'not enough space on the server (1 bytes needed, 0 free)', publicReason: 'not enough space on the server (1 bytes needed, 0 free)' }),
+      failed('prepareUpload', new NoSpace({ needed: 1, available: 0 })),
     )
     expect(snapshot.value).toBe('awaitingCommand')
     expect(replies).toEqual(['ok', 'error not enough space on the server (1 bytes needed, 0 free)'])

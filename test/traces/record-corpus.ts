@@ -90,6 +90,15 @@ const scenarios: Record<string, Scenario> = {
   'disconnect-while-idle': async (c) => {
     c.destroy()
   },
+  'half-close': async (c) => {
+    await c.send('show\ndownload a.txt\n')
+    await c.halfClose()
+    await c.rest()
+  },
+  'refusal-flood': async (c) => {
+    await c.send('junk\n'.repeat(40))
+    await c.rest()
+  },
 }
 
 it('records the trace corpus', async () => {
