@@ -11,6 +11,8 @@ export const attachConsole = (
   input: NodeJS.ReadableStream & { isTTY?: boolean },
   output: NodeJS.WritableStream,
   say: (line: string) => void,
+  /** Ctrl-C typed at the console (a terminal in raw mode sends no SIGINT of its own). */
+  onInterrupt: () => void,
 ) => {
   const terminal = Boolean(input.isTTY)
   const rl = readline.createInterface({
@@ -28,6 +30,7 @@ export const attachConsole = (
     rl.setPrompt('tor-server> ')
     rl.prompt()
   }
+  rl.on('SIGINT', onInterrupt)
   rl.on('line', (line) => {
     server.consoleLine(line)
     if (terminal) rl.prompt()

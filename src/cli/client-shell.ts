@@ -153,6 +153,11 @@ export const runShell = async (first: TorClient, dir: string, io: ShellIO, recon
   }
   idleWatch.unsubscribe()
   if (closedWhileIdle) {
+    // The message replaces the prompt line it interrupts.
+    if (terminal) {
+      readline.clearLine(io.output, 0)
+      readline.cursorTo(io.output, 0)
+    }
     io.printError(closedMessage())
     return 1
   }

@@ -47,7 +47,7 @@ export const serve = async (options: ServeOptions, say: (line: string) => void):
   if (inspector) say(`Inspector: open ${inspector.url} in a browser to watch the machines live`)
   if (options.console) {
     say('Admin console ready: type help for the commands.')
-    const adminConsole = attachConsole(server, process.stdin, process.stdout, say)
+    const adminConsole = attachConsole(server, process.stdin, process.stdout, say, stop)
     print = (line) => adminConsole.print(line)
     void server.stopped.then(() => {
       adminConsole.close()
