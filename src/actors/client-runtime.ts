@@ -48,12 +48,17 @@ export class TorClient {
     readonly folders: ClientFolders,
     private readonly timeoutMs: number | undefined,
   ) {
-    // The server may end the connection while no command runs (idle timeout, kicked, shutting down).
-    connection.onEnded(() => {
-      if (this.actor.getSnapshot().matches('ready')) {
+    // The server may end the connection while no command runs (idle timeout, kicked, shutting down),
+    // or while the last command was still finishing on this side (a download being renamed into place):
+    // either way the machine hears of it once it is ready. Deferred, so that a command's own outcome is
+    // reported first.
+    const noticeEnd = () => {
+      if (connection.ended && this.actor.getSnapshot().matches('ready')) {
         this.actor.send({ type: 'connection.ended', reason: connection.takeUnsolicitedError() })
       }
-    })
+    }
+    connection.onEnded(noticeEnd)
+    actor.subscribe(() => queueMicrotask(noticeEnd))
   }
 
   static async connect(options: ClientOptions): Promise<TorClient> {

@@ -11,10 +11,14 @@ import { createProgressBar } from './progress.js'
 export abstract class OneShotClientCommand extends Command {
   protected async runOnce(options: ClientOptions, command: TftcpCommand): Promise<Success> {
     const client = await TorClient.connect(options).catch((error: unknown) => this.fail(error))
+    // Ctrl-C cancels the command cleanly (nothing partial is kept); a second one kills as usual.
+    const cancel = () => client.cancel('name' in command ? `${command.verb} of ${command.name}` : command.verb)
+    process.once('SIGINT', cancel)
     const result = await client.run(command, createProgressBar()).then(
       (outcome) => ({ outcome }),
       (error: unknown) => ({ error }),
     )
+    process.off('SIGINT', cancel)
     await client.close()
     return 'outcome' in result ? result.outcome : this.fail(result.error)
   }

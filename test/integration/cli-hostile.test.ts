@@ -172,3 +172,22 @@ describe('tor client connect when the server drops it', () => {
     expect(await server.exited).toBe(0)
   })
 })
+
+describe('tor client connect after a download', () => {
+  it('notices a server that closed while the download was still being stored (the prompt once sat there)', async () => {
+    const port = await hostileServer((line) => {
+      if (!line.startsWith('download')) return undefined
+      // The payload, a last word, and the close all at once.
+      return 'ok\nfound\n5\nhelloerror server is shutting down\n'
+    })
+    const peer = peers.at(-1)!
+    peer.on('connection', (socket) => socket.on('data', () => setImmediate(() => socket.end())))
+    const cwd = await makeTempDir('tor-cli-')
+    const client = TorProcess.start(['client', 'connect', '--port', String(port), '--dir', cwd], cwd)
+    processes.push(client)
+    client.send('download a.txt')
+    expect(await client.exited).toBe(1)
+    expect(client.stdout).toMatch(/Downloaded a\.txt \(5 B\)/)
+    expect(client.stderr.trim()).toBe('The server closed the connection: server is shutting down')
+  })
+})
