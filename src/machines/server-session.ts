@@ -99,6 +99,16 @@ const refusalSummary = (context: SessionContext): SessionLog | undefined =>
   context.refusals > LOGGED_REFUSALS ? { kind: 'refusalsSummarized', count: context.refusals - LOGGED_REFUSALS } : undefined
 
 const decision = (context: SessionContext) => context.decision!
+/** The name of the download or upload decided on (only read in the states that follow such a decision). */
+const nameOf = (context: SessionContext): string => (decision(context) as { name: string }).name
+/** The upload decided on, once its size line was accepted. */
+const uploadOf = (context: SessionContext): Transfer => ({
+  direction: 'upload',
+  name: nameOf(context),
+  size: (context.size as { size: number }).size,
+})
+/** The `error <reason>` reply for a failed actor: never a server path. */
+const failureReply = ({ event }: { event: { error: unknown } }) => ({ lines: [errorReply(failureOf(event.error).publicReason)] })
 
 /** A child state that ends the session when no `io.progress` arrives for stallTimeout. */
 const stallWatch = (options: { readonly replyOnStall: boolean }) => ({
@@ -288,7 +298,7 @@ export const serverSessionMachine = setup({
           { guard: { type: 'peerClosed', params: ({ event }: { event: { error: unknown } }) => event.error }, target: 'closed' },
           {
             target: 'awaitingCommand',
-            actions: { type: 'reply', params: ({ event }) => ({ lines: [errorReply(failureOf(event.error).publicReason)] }) },
+            actions: { type: 'reply', params: failureReply },
           },
         ],
       },
@@ -299,7 +309,7 @@ export const serverSessionMachine = setup({
       invoke: {
         id: 'openDownload',
         src: 'openDownload',
-        input: ({ context }) => ({ ...ref({ context }), name: (decision(context) as { name: string }).name }),
+        input: ({ context }) => ({ ...ref({ context }), name: nameOf(context) }),
         onDone: [
           {
             guard: { type: 'fileFound', params: ({ event }) => event.output },
@@ -309,7 +319,7 @@ export const serverSessionMachine = setup({
                 type: 'startTransfer',
                 params: ({ context, event }) => ({
                   direction: 'download' as const,
-                  name: (decision(context) as { name: string }).name,
+                  name: nameOf(context),
                   size: (event.output as { size: number }).size,
                 }),
               },
@@ -322,7 +332,7 @@ export const serverSessionMachine = setup({
               { type: 'reply', params: { lines: [Reply.ok, Reply.notFound] } },
               {
                 type: 'log',
-                params: ({ context }) => ({ kind: 'refused', command: `download ${(decision(context) as { name: string }).name}`, reason: 'not found' }),
+                params: ({ context }) => ({ kind: 'refused', command: `download ${nameOf(context)}`, reason: 'not found' }),
               },
             ],
           },
@@ -330,12 +340,12 @@ export const serverSessionMachine = setup({
         onError: {
           target: 'awaitingCommand',
           actions: [
-            { type: 'reply', params: ({ event }) => ({ lines: [errorReply(failureOf(event.error).publicReason)] }) },
+            { type: 'reply', params: failureReply },
             {
               type: 'log',
               params: ({ context, event }) => ({
                 kind: 'refused',
-                command: `download ${(decision(context) as { name: string }).name}`,
+                command: `download ${nameOf(context)}`,
                 reason: failureOf(event.error).message,
               }),
             },
@@ -374,7 +384,7 @@ export const serverSessionMachine = setup({
               type: 'log',
               params: ({ context }) => {
                 const size = context.size as { text: string; reason: string }
-                return { kind: 'refused', command: `upload ${(decision(context) as { name: string }).name} (size ${size.text})`, reason: size.reason }
+                return { kind: 'refused', command: `upload ${nameOf(context)} (size ${size.text})`, reason: size.reason }
               },
             },
           ],
@@ -386,35 +396,23 @@ export const serverSessionMachine = setup({
       invoke: {
         id: 'prepareUpload',
         src: 'prepareUpload',
-        input: ({ context }) => ({
-          ...ref({ context }),
-          direction: 'upload' as const,
-          name: (decision(context) as { name: string }).name,
-          size: (context.size as { size: number }).size,
-        }),
+        input: ({ context }) => ({ ...ref({ context }), ...uploadOf(context) }),
         onDone: {
           target: 'transferring.receivingFile',
           actions: [
-            {
-              type: 'startTransfer',
-              params: ({ context }) => ({
-                direction: 'upload' as const,
-                name: (decision(context) as { name: string }).name,
-                size: (context.size as { size: number }).size,
-              }),
-            },
+            { type: 'startTransfer', params: ({ context }) => uploadOf(context) },
             { type: 'reply', params: { lines: [Reply.ok] } },
           ],
         },
         onError: {
           target: 'awaitingCommand',
           actions: [
-            { type: 'reply', params: ({ event }) => ({ lines: [errorReply(failureOf(event.error).publicReason)] }) },
+            { type: 'reply', params: failureReply },
             {
               type: 'log',
               params: ({ context, event }) => ({
                 kind: 'refused',
-                command: `upload ${(decision(context) as { name: string }).name} (size ${(context.size as { size: number }).size})`,
+                command: `upload ${nameOf(context)} (size ${uploadOf(context).size})`,
                 reason: failureOf(event.error).message,
               }),
             },
@@ -474,7 +472,7 @@ export const serverSessionMachine = setup({
                 // The whole payload was read (and dropped); the session goes on.
                 target: '#serverSession.awaitingCommand',
                 actions: [
-                  { type: 'reply', params: ({ event }) => ({ lines: [errorReply(failureOf(event.error).publicReason)] }) },
+                  { type: 'reply', params: failureReply },
                   {
                     type: 'log',
                     params: ({ context, event }) => ({ kind: 'transferFailed', transfer: context.transfer!, reason: failureOf(event.error).message }),

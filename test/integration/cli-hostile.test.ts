@@ -5,6 +5,7 @@ import * as path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { RawClient } from '../support/raw-client.js'
 import { TorProcess, tor } from '../support/cli.js'
+import { fakeServer, type FakeReply } from '../support/hostile-server.js'
 import { makeTempDir, waitForFolder } from '../support/server.js'
 
 const ESC = '\u001b'
@@ -17,24 +18,10 @@ afterEach(() => {
   for (const p of processes.splice(0)) if (p.child.exitCode === null) p.child.kill('SIGKILL')
 })
 
-/** A hostile TFTCP server: answers each command line with what `reply` says (undefined: says nothing). */
-const hostileServer = async (reply: (line: string) => string | undefined): Promise<number> => {
-  const peer = net.createServer((socket) => {
-    let buffer = ''
-    socket.on('data', (chunk) => {
-      buffer += chunk.toString()
-      for (let lf = buffer.indexOf('\n'); lf >= 0; lf = buffer.indexOf('\n')) {
-        const line = buffer.slice(0, lf)
-        buffer = buffer.slice(lf + 1)
-        const answer = reply(line)
-        if (answer !== undefined) socket.write(answer)
-      }
-    })
-    socket.on('error', () => undefined)
-  })
-  peers.push(peer)
-  await new Promise<void>((resolve) => peer.listen(0, '127.0.0.1', resolve))
-  return (peer.address() as net.AddressInfo).port
+const hostileServer = async (reply: (line: string, socket: net.Socket) => FakeReply): Promise<number> => {
+  const { port, server } = await fakeServer(reply)
+  peers.push(server)
+  return port
 }
 
 const evilName = `${ESC}]0;pwned${BEL}${ESC}[2Jevil.txt`
@@ -175,13 +162,8 @@ describe('tor client connect when the server drops it', () => {
 
 describe('tor client connect after a download', () => {
   it('notices a server that closed while the download was still being stored (the prompt once sat there)', async () => {
-    const port = await hostileServer((line) => {
-      if (!line.startsWith('download')) return undefined
-      // The payload, a last word, and the close all at once.
-      return 'ok\nfound\n5\nhelloerror server is shutting down\n'
-    })
-    const peer = peers.at(-1)!
-    peer.on('connection', (socket) => socket.on('data', () => setImmediate(() => socket.end())))
+    // The payload, a last word, and the close all at once.
+    const port = await hostileServer((line) => (line.startsWith('download') ? { end: 'ok\nfound\n5\nhelloerror server is shutting down\n' } : undefined))
     const cwd = await makeTempDir('tor-cli-')
     const client = TorProcess.start(['client', 'connect', '--port', String(port), '--dir', cwd], cwd)
     processes.push(client)

@@ -1,9 +1,10 @@
-import * as net from 'node:net'
+import type * as net from 'node:net'
 import * as path from 'node:path'
 import { PassThrough } from 'node:stream'
 import { afterEach, describe, expect, it } from 'vitest'
 import { TorClient } from '../../src/actors/client-runtime.js'
 import { runShell } from '../../src/cli/client-shell.js'
+import { fakeServer } from '../support/hostile-server.js'
 import { makeTempDir, waitForFolder } from '../support/server.js'
 
 const peers: net.Server[] = []
@@ -11,23 +12,17 @@ afterEach(() => peers.splice(0).forEach((p) => p.close()))
 
 /** A server whose downloads announce 1,000,000 bytes, send 10, then stall; show lists one file. */
 const stallingServer = async (): Promise<number> => {
-  const peer = net.createServer((socket) => {
-    socket.on('error', () => undefined)
-    let buffer = ''
-    socket.on('data', (chunk) => {
-      buffer += chunk.toString()
-      for (let lf = buffer.indexOf('\n'); lf >= 0; lf = buffer.indexOf('\n')) {
-        const line = buffer.slice(0, lf)
-        buffer = buffer.slice(lf + 1)
-        if (line === 'show') socket.write('ok\nbig.bin\t1000000\t2026-11-24T10:00:00.000Z\nend\n')
-        if (line.startsWith('download')) socket.write('ok\nfound\n1000000\n0123456789')
-        if (line === 'exit') socket.end('exit\n')
-      }
-    })
-  })
-  peers.push(peer)
-  await new Promise<void>((resolve) => peer.listen(0, '127.0.0.1', resolve))
-  return (peer.address() as net.AddressInfo).port
+  const { port, server } = await fakeServer((line) =>
+    line === 'show'
+      ? 'ok\nbig.bin\t1000000\t2026-11-24T10:00:00.000Z\nend\n'
+      : line.startsWith('download')
+        ? 'ok\nfound\n1000000\n0123456789'
+        : line === 'exit'
+          ? { end: 'exit\n' }
+          : undefined,
+  )
+  peers.push(server)
+  return port
 }
 
 /** A terminal for the prompt: keys go in, what it prints is collected. */
