@@ -305,7 +305,7 @@ const hostileLoad = async () => {
   }
   const unloaded = []
   const loaded = []
-  for (let run = 0; run < Math.min(RUNS, 3); run++) {
+  for (let run = 0; run < (quick ? 2 : 3); run++) {
     log(`hostile load: run ${run + 1}`)
     unloaded.push(await measure(false))
     loaded.push(await measure(true))

@@ -158,6 +158,20 @@ describe('limits and timeouts', () => {
     expect(await waitForFolder(dir, (names) => names.length === 0)).toEqual([])
   })
 
+  it('stops after --drain-timeout when a transfer in flight does not finish, closing what is left', async () => {
+    const { dir, logs, server } = await serve({ limits: { drainTimeoutMs: 200 } })
+    await writeFile(path.join(dir, 'big.bin'), randomBytes(16 << 20))
+    const c = await connect()
+    await c.send('download big.bin\n')
+    expect([await c.line(), await c.line(), await c.line()]).toEqual(['ok', 'found', String(16 << 20)])
+    // The client stops reading: the download cannot finish.
+    c.socket.pause()
+    server.shutdown()
+    await server.stopped
+    expect(logs.lines.some((l) => /Drain timeout: closing 1 session\(s\)/.test(l))).toBe(true)
+    expect(logs.lines.some((l) => /File sent with success/.test(l))).toBe(false)
+  })
+
   it('kicks one session from the console mid-upload: error line, temporary file removed, the others go on', async () => {
     const { dir, logs, answers, server } = await serve()
     const kicked = await connect()

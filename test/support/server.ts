@@ -85,8 +85,9 @@ export const startTestServer = async (options: TestServerOptions = {}): Promise<
     finalStates,
     async stop() {
       // Twice: stop at once, without waiting for sessions to drain.
-      server.shutdown()
-      if (server.actor.getSnapshot().status === 'active') server.shutdown()
+      const active = () => server.actor.getSnapshot().status === 'active'
+      if (active()) server.shutdown()
+      if (active()) server.shutdown()
       await server.stopped
       // A folder the caller gave (a mount point, say) is the caller's to remove.
       if (options.dir === undefined) await rm(dir, { recursive: true, force: true })

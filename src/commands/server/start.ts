@@ -29,7 +29,7 @@ export default class ServerStart extends Command {
     console: Flags.boolean({ description: 'run the admin console on stdin', default: true, allowNo: true }),
     'trace-dir': Flags.string({ description: 'record one JSON Lines trace per session into this folder (replay with tor trace replay)' }),
     inspect: Flags.boolean({ description: 'attach the Stately inspector and print the URL to open', default: false }),
-    'inspect-port': Flags.integer({ description: 'port of the local inspector bridge', default: 8080 }),
+    'inspect-port': Flags.integer({ description: 'port of the local inspector bridge (it listens on --host, or on 127.0.0.1 when --host is every interface)', default: 8080 }),
   }
 
   async run(): Promise<void> {
