@@ -7,12 +7,16 @@
  * `event` is the event as the machine received it (type and payload; errors as
  * {_tag, code, message}); `state` is the state value after it. Names and byte
  * counts are kept; file contents never pass through the machine, so never here.
+ * The same event with the same state after it, several times in a row (a client
+ * repeating a refused line), is one line with `"repeat": n`.
  */
 export interface TraceLine {
   readonly ts: string
   readonly machine?: string
   readonly event: { readonly type: string; readonly [key: string]: unknown }
   readonly state: unknown
+  /** How many times in a row this event came with this state after it (1 when absent). */
+  readonly repeat?: number
 }
 
 /** Keys that hold live objects (a session's I/O, spawned actor refs): never written to a trace. */
@@ -31,7 +35,7 @@ export const serializeEvent = (event: object): string =>
   })
 
 export const traceLine = (line: TraceLine): string =>
-  `{"ts":${JSON.stringify(line.ts)}${line.machine ? `,"machine":${JSON.stringify(line.machine)}` : ''},"event":${serializeEvent(line.event)},"state":${JSON.stringify(line.state)}}`
+  `{"ts":${JSON.stringify(line.ts)}${line.machine ? `,"machine":${JSON.stringify(line.machine)}` : ''},"event":${serializeEvent(line.event)},"state":${JSON.stringify(line.state)}${line.repeat && line.repeat > 1 ? `,"repeat":${line.repeat}` : ''}}`
 
 export type ParsedTrace = { readonly lines: readonly TraceLine[] } | { readonly line: number; readonly problem: string }
 
@@ -50,6 +54,9 @@ export const parseTrace = (text: string): ParsedTrace => {
     const candidate = value as Partial<TraceLine>
     if (typeof candidate !== 'object' || candidate === null || typeof candidate.event?.type !== 'string' || !('state' in candidate)) {
       return { line: i + 1, problem: 'not a trace line (needs "event" with a "type", and "state")' }
+    }
+    if (candidate.repeat !== undefined && !(Number.isSafeInteger(candidate.repeat) && candidate.repeat >= 1)) {
+      return { line: i + 1, problem: '"repeat" must be a whole number of at least 1' }
     }
     if (lines.length === 0 && candidate.event.type !== 'xstate.init') {
       return { line: i + 1, problem: 'the first line must be the xstate.init event' }

@@ -17,14 +17,17 @@ export const replayTrace = (machine: AnyStateMachine, lines: readonly TraceLine[
   if (!same(snapshot.value, init!.state)) {
     return { ok: false, line: firstLineNumber, event: 'xstate.init', expected: init!.state, actual: snapshot.value }
   }
+  let count = 0
   for (let i = 0; i < events.length; i++) {
     const recorded = events[i]!
-    ;[snapshot] = transition(machine, snapshot, recorded.event as never)
-    if (!same(snapshot.value, recorded.state)) {
-      return { ok: false, line: firstLineNumber + i + 1, event: recorded.event.type, expected: recorded.state, actual: snapshot.value }
+    for (let n = 0; n < (recorded.repeat ?? 1); n++, count++) {
+      ;[snapshot] = transition(machine, snapshot, recorded.event as never)
+      if (!same(snapshot.value, recorded.state)) {
+        return { ok: false, line: firstLineNumber + i + 1, event: recorded.event.type, expected: recorded.state, actual: snapshot.value }
+      }
     }
   }
-  return { ok: true, events: events.length }
+  return { ok: true, events: count }
 }
 
 export const formatState = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value))

@@ -43,6 +43,15 @@ describe('the recorded trace corpus', () => {
   })
 })
 
+describe('trace volume', () => {
+  it('writes a refused line repeated in a row once with its count, and replays every repetition', async () => {
+    const lines = await load('refusal-flood.jsonl')
+    expect(lines).toHaveLength(3)
+    expect(lines[1]).toMatchObject({ state: 'awaitingCommand', repeat: 31 })
+    expect(replayTrace(serverSessionMachine, lines)).toEqual({ ok: true, events: 32 })
+  })
+})
+
 describe('trace replay', () => {
   it('reports the first divergence with its line and both states', async () => {
     const lines = await load('every-command.jsonl')
