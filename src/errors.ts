@@ -157,6 +157,25 @@ export class ProtocolViolation extends Data.TaggedError('ProtocolViolation')<{ r
   }
 }
 
+/** The server's TLS certificate is not the one this client trusts for it. */
+export class UntrustedServer extends Data.TaggedError('UntrustedServer')<{
+  readonly host: string
+  readonly port: number
+  /** The fingerprint pinned or remembered; undefined when the client had none to compare. */
+  readonly expected: string | undefined
+  readonly actual: string
+  readonly pinned: boolean
+}> {
+  readonly code = 'TOR_ERR_UNTRUSTED_SERVER' as const
+  get message() {
+    const where = `${this.host}:${this.port}`
+    const accept = `tor client connect --host ${this.host} --port ${this.port} --fingerprint ${this.actual}`
+    return this.pinned
+      ? `the server at ${where} presented certificate ${this.actual}, not the pinned ${this.expected}`
+      : `the certificate of ${where} changed: it was ${this.expected}, it is now ${this.actual}. If the server's certificate was replaced on purpose, accept the new one with: ${accept}`
+  }
+}
+
 /** The server said nothing for longer than the client's --timeout. */
 export class ReplyTimeout extends Data.TaggedError('ReplyTimeout')<{ readonly seconds: number }> {
   readonly code = 'TOR_ERR_TIMEOUT' as const
@@ -197,6 +216,7 @@ export type TorError =
   | ServerRefused
   | ProtocolViolation
   | ReplyTimeout
+  | UntrustedServer
   | Cancelled
   | InternalError
 
@@ -218,6 +238,7 @@ export const ERROR_CATALOG: Record<ErrorCode, { readonly kind: string; readonly 
   TOR_ERR_LISTEN: { kind: 'ListenFailed', meaning: 'The server could not listen on its address and port.', action: 'Pick another --port, or stop what uses it.' },
   TOR_ERR_REFUSED: { kind: 'ServerRefused', meaning: 'The server answered error <reason>: limits, timeouts, invalid commands, storage failures.', action: 'Read the reason; docs/protocol.md lists them.' },
   TOR_ERR_PROTOCOL: { kind: 'ProtocolViolation', meaning: 'The other side sent something TFTCP does not allow.', action: 'Check that both sides speak TFTCP (right host and port).' },
+  TOR_ERR_UNTRUSTED_SERVER: { kind: 'UntrustedServer', meaning: "The server's TLS certificate is not the pinned one (--fingerprint) or not the one remembered in known_servers: nothing was sent.", action: 'Ask the operator for the fingerprint (printed at server start); if it changed on purpose, run the command the message shows.' },
   TOR_ERR_TIMEOUT: { kind: 'ReplyTimeout', meaning: 'The server said nothing for longer than --timeout.', action: 'Raise --timeout, or check the server.' },
   TOR_ERR_CANCELLED: { kind: 'Cancelled', meaning: 'The user cancelled a transfer (Ctrl-C); nothing partial was kept.', action: 'Run the transfer again when you want it.' },
   TOR_ERR_INTERNAL: { kind: 'InternalError', meaning: 'A failure with no error kind of its own: a bug.', action: 'Report it with the command and the server log.' },

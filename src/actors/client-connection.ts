@@ -1,12 +1,14 @@
 import { writeSync } from 'node:fs'
 import { open } from 'node:fs/promises'
-import * as net from 'node:net'
+import type * as net from 'node:net'
 import * as Effect from 'effect/Effect'
 import type * as Scope from 'effect/Scope'
-import { ConnectionFailed, StorageFailure, TransferIncomplete } from '../errors.js'
+import { ConnectionFailed, StorageFailure, TransferIncomplete, type UntrustedServer } from '../errors.js'
 import type { LineResult } from '../machines/session-rules.js'
 import { LineReader } from './line-reader.js'
 import { sendFromFd } from './send-from-fd.js'
+import { checkServerCertificate, type TrustOptions } from './server-trust.js'
+import { connectTransport } from './transport.js'
 
 export const RECEIVE_BUFFER_BYTES = 1 << 20
 const SEND_CHUNK_BYTES = 1 << 20
@@ -29,35 +31,46 @@ export class ClientConnection {
   private sink: FileSink | undefined
   private payloadBytes = 0
   private socket!: net.Socket
+  /** True over TLS. */
+  encrypted = false
   private failure: unknown
   private endedListeners: Array<() => void> = []
   /** When bytes last moved in either direction (for the reply timeout). */
   lastActivity = Date.now()
 
-  /** Connects, in the current scope: the socket is destroyed when the scope closes. */
-  static open(host: string, port: number): Effect.Effect<ClientConnection, ConnectionFailed, Scope.Scope> {
+  /**
+   * Connects (plain TCP, or TLS whose certificate must pass `trust` before anything is
+   * sent), in the current scope: the socket is destroyed when the scope closes.
+   */
+  static open(options: {
+    readonly host: string
+    readonly port: number
+    readonly tls: boolean
+    readonly trust: TrustOptions
+  }): Effect.Effect<ClientConnection, ConnectionFailed | UntrustedServer | StorageFailure, Scope.Scope> {
+    const { host, port } = options
     return Effect.acquireRelease(
-      Effect.async<ClientConnection, ConnectionFailed>((resume) => {
+      Effect.gen(function* () {
         const connection = new ClientConnection()
-        const socket = net.connect({
-          host,
-          port,
-          noDelay: true,
-          onread: {
-            buffer: Buffer.allocUnsafe(RECEIVE_BUFFER_BYTES),
-            callback: (n, buffer) => connection.onRead(n, buffer),
-          },
+        const { socket, certificate } = yield* Effect.tryPromise({
+          try: () =>
+            connectTransport({
+              host,
+              port,
+              tls: options.tls,
+              onread: { buffer: Buffer.allocUnsafe(RECEIVE_BUFFER_BYTES), callback: (n, buffer) => connection.onRead(n, buffer) },
+            }),
+          catch: (cause) => new ConnectionFailed({ host, port, cause }),
         })
         connection.socket = socket
-        const failed = (cause: Error) => resume(Effect.fail(new ConnectionFailed({ host, port, cause })))
-        socket.once('error', failed)
-        socket.once('connect', () => {
-          socket.off('error', failed)
-          socket.on('error', () => connection.onSocketEnded())
-          socket.on('end', () => connection.onSocketEnded())
-          socket.on('close', () => connection.onSocketEnded())
-          resume(Effect.succeed(connection))
-        })
+        connection.encrypted = certificate !== undefined
+        socket.on('error', () => connection.onSocketEnded())
+        socket.on('end', () => connection.onSocketEnded())
+        socket.on('close', () => connection.onSocketEnded())
+        if (certificate) {
+          yield* checkServerCertificate(host, port, certificate, options.trust).pipe(Effect.onError(() => Effect.sync(() => socket.destroy())))
+        }
+        return connection
       }),
       (connection) => Effect.sync(() => connection.socket.destroy()),
     )

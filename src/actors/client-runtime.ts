@@ -19,6 +19,12 @@ export interface ClientOptions {
   readonly dir: string
   /** Seconds the server may stay silent during a command before it fails with ReplyTimeout. */
   readonly timeout?: number
+  /** TLS on or off; undefined: on for every host that is not loopback. */
+  readonly tls?: boolean
+  /** The server certificate's SHA-256 fingerprint, pinned up front. */
+  readonly fingerprint?: string
+  /** Tells the user something on stderr (a server trusted on first use). */
+  readonly say?: (line: string) => void
   /** Sees every event of the client's machine (Stately inspector). */
   readonly inspect?: Inspect
 }
@@ -35,6 +41,10 @@ export interface ProgressReporter {
 const PROGRESS_INTERVAL_MS = 100
 /** How long `close` waits for the server's answer to exit: a silent server must not hold the command. */
 const EXIT_LINGER_MS = 1000
+
+/** Loopback: the one place where clear text is the default. */
+export const isLoopback = (host: string): boolean =>
+  host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
 
 const failureOf = (outcome: ClientOutcome | undefined): TorError =>
   outcome && !outcome.ok ? outcome.error : new PeerClosed({})
@@ -72,7 +82,12 @@ export class TorClient {
           }),
         )
         yield* removeOrphanDownloads(folders.downloads)
-        return yield* ClientConnection.open(options.host, options.port)
+        return yield* ClientConnection.open({
+          host: options.host,
+          port: options.port,
+          tls: options.tls ?? !isLoopback(options.host),
+          trust: { dir: options.dir, fingerprint: options.fingerprint, say: options.say ?? (() => undefined) },
+        })
       }),
     )
     const actor = createActor(createClientLogic(connection, folders), { inspect: options.inspect }).start()

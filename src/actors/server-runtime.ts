@@ -14,6 +14,7 @@ import type { Inspect } from './inspector.js'
 import { acquireScoped } from './run-effect.js'
 import { formatSessionLog } from './server-log.js'
 import { createSessionLogic, SessionPort } from './server-session-io.js'
+import { createTransportServer, type ServerTls } from './transport.js'
 
 /** Defaults chosen like the trusted servers choose theirs (vsftpd: 300 s idle; pyftpdlib: 512 clients). */
 export const DEFAULT_LIMITS: ServerLimits = {
@@ -33,6 +34,8 @@ export interface ServerOptions {
   readonly port: number
   readonly dir: string
   readonly limits: ServerLimits
+  /** Serve TLS only (no clear text on the port) with this key and certificate. */
+  readonly tls?: ServerTls
   readonly maxLineBytes?: number
   /** One log line: connections, refused commands, transfers. */
   readonly log: (line: string) => void
@@ -57,15 +60,14 @@ export interface RunningServer {
   readonly stopped: Promise<void>
 }
 
-const listen = (host: string, port: number) =>
+const listen = (host: string, port: number, tls: ServerTls | undefined) =>
   Effect.acquireRelease(
-    Effect.async<net.Server, ListenFailed>((resume) => {
-      // allowHalfOpen: a client that shuts down its sending side still gets every reply.
-      const server = net.createServer({ noDelay: true, allowHalfOpen: true })
-      server.once('error', (cause) => resume(Effect.fail(new ListenFailed({ host, port, cause }))))
-      server.listen({ host, port, backlog: 4096 }, () => resume(Effect.succeed(server)))
+    Effect.async<ReturnType<typeof createTransportServer>, ListenFailed>((resume) => {
+      const transport = createTransportServer({ tls })
+      transport.server.once('error', (cause) => resume(Effect.fail(new ListenFailed({ host, port, cause }))))
+      transport.server.listen({ host, port, backlog: 4096 }, () => resume(Effect.succeed(transport)))
     }),
-    (server) => Effect.async<void>((resume) => void (server.listening ? server.close(() => resume(Effect.void)) : resume(Effect.void))),
+    ({ server }) => Effect.async<void>((resume) => void (server.listening ? server.close(() => resume(Effect.void)) : resume(Effect.void))),
   )
 
 const acquireServer = (options: ServerOptions) =>
@@ -75,7 +77,7 @@ const acquireServer = (options: ServerOptions) =>
       Effect.sync(() => new FolderCatalog(folder)),
       (catalog) => Effect.sync(() => catalog.close()),
     )
-    const server = yield* listen(options.host, options.port)
+    const { server, readyEvent } = yield* listen(options.host, options.port, options.tls)
     const log = (clientId: string, entry: SessionLog) => options.log(formatSessionLog(clientId, entry))
     const { stallTimeoutMs } = options.limits.session
 
@@ -100,8 +102,8 @@ const acquireServer = (options: ServerOptions) =>
             open.add(io)
             sendBack({ type: 'client.connected', clientId, address: connection.remoteAddress, port: connection.remotePort, connectedAt: Date.now(), io })
           }
-          server.on('connection', onConnection)
-          return () => server.off('connection', onConnection)
+          server.on(readyEvent, onConnection)
+          return () => server.off(readyEvent, onConnection)
         }),
       },
       actions: {

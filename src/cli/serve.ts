@@ -1,6 +1,9 @@
 import { combineInspectors, inspectorHost, startStatelyInspector } from '../actors/inspector.js'
 import { startServer } from '../actors/server-runtime.js'
 import type { ServerLimits } from '../machines/server.js'
+import * as Effect from 'effect/Effect'
+import { loadServerIdentity } from '../actors/server-identity.js'
+import type { AnonymousAccess } from './server-policy.js'
 import { createTraceRecorder } from '../actors/trace-recorder.js'
 import { attachConsole } from './admin-console.js'
 
@@ -9,6 +12,10 @@ export interface ServeOptions {
   readonly port: number
   readonly dir: string
   readonly limits: ServerLimits
+  /** Serve TLS: the certificate files given, or the self-signed one in the state folder. */
+  readonly tls?: { readonly stateDir: string; readonly certFile?: string; readonly keyFile?: string }
+  readonly anonymous: AnonymousAccess
+  readonly stateDir: string
   readonly console: boolean
   readonly traceDir?: string
   readonly inspectPort?: number
@@ -23,7 +30,9 @@ export const serve = async (options: ServeOptions, say: (line: string) => void):
   let print = say
   const recorder = options.traceDir ? createTraceRecorder(options.traceDir) : undefined
   const inspector = options.inspectPort === undefined ? undefined : await startStatelyInspector(options.inspectPort, inspectorHost(options.host))
+  const identity = options.tls ? await Effect.runPromise(loadServerIdentity(options.tls)) : undefined
   const server = await startServer({
+    tls: identity,
     host: options.host,
     port: options.port,
     dir: options.dir,
@@ -42,7 +51,12 @@ export const serve = async (options: ServeOptions, say: (line: string) => void):
   const stop = () => server.shutdown()
   process.on('SIGINT', stop)
   process.on('SIGTERM', stop)
-  say(`Tor-Server listening on ${server.host}:${server.port}, serving ${server.root}`)
+  say(`Tor-Server listening on ${server.host}:${server.port}${identity ? ' (TLS only)' : ''}, serving ${server.root}`)
+  if (identity) {
+    say(`${identity.created ? 'Made a self-signed certificate' : 'TLS certificate'}: SHA-256 fingerprint ${identity.fingerprint256}`)
+    say(`Clients check it with: tor client connect --host <this host> --port ${server.port} --fingerprint ${identity.fingerprint256}`)
+  }
+  say(`Anonymous access: ${options.anonymous === 'off' ? 'off (clients log in with auth)' : options.anonymous === 'read' ? 'read only (show, search, download)' : 'read and write'}`)
   if (recorder) say(`Recording one session trace per client in ${options.traceDir}`)
   if (inspector) say(`Inspector: open ${inspector.url} in a browser to watch the machines live`)
   if (options.console) {

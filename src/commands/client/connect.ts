@@ -1,7 +1,7 @@
 import { Command, Flags } from '@oclif/core'
 import { startStatelyInspector } from '../../actors/inspector.js'
 import { TorClient } from '../../actors/client-runtime.js'
-import { clientFlags } from '../../cli/client-flags.js'
+import { clientFlags, clientOptionsFrom } from '../../cli/client-flags.js'
 import { runShell } from '../../cli/client-shell.js'
 import { isTorError } from '../../errors.js'
 
@@ -20,7 +20,8 @@ export default class ClientConnect extends Command {
     const { flags } = await this.parse(ClientConnect)
     const inspector = flags.inspect ? await startStatelyInspector(flags['inspect-port']) : undefined
     if (inspector) this.log(`Inspector: open ${inspector.url} in a browser to watch the client machine live`)
-    const connect = () => TorClient.connect({ ...flags, inspect: inspector?.inspect })
+    const options = clientOptionsFrom(flags, (message) => this.error(message, { exit: 2 }), (line) => this.logToStderr(line))
+    const connect = () => TorClient.connect({ ...options, inspect: inspector?.inspect })
     const client = await connect().catch((error: unknown) =>
       this.error(isTorError(error) ? `${error.message} [${error.code}]` : String(error), { exit: 1 }),
     )

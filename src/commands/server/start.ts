@@ -2,6 +2,7 @@ import { Command, Flags } from '@oclif/core'
 import { serve } from '../../cli/serve.js'
 import { parseByteSize, parseSeconds } from '../../cli/sizes.js'
 import { DEFAULT_LIMITS } from '../../actors/server-runtime.js'
+import { decideServerPolicy, type AnonymousAccess } from '../../cli/server-policy.js'
 import { isTorError } from '../../errors.js'
 
 export default class ServerStart extends Command {
@@ -11,15 +12,23 @@ export default class ServerStart extends Command {
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --port 9000 --dir /srv/shared',
-    '<%= config.bin %> <%= command.id %> --host 127.0.0.1 --no-console',
+    '<%= config.bin %> <%= command.id %> --host 0.0.0.0 --tls',
+    '<%= config.bin %> <%= command.id %> --host 0.0.0.0 --tls --anonymous read',
+    '<%= config.bin %> <%= command.id %> --no-console',
     '<%= config.bin %> <%= command.id %> --trace-dir traces --inspect',
     '<%= config.bin %> <%= command.id %> --idle-timeout 60 --max-clients 100 --max-per-ip 4',
   ]
 
   static override flags = {
-    host: Flags.string({ description: 'address to listen on', default: '0.0.0.0' }),
+    host: Flags.string({ description: 'address to listen on (any other than loopback needs --tls or --insecure)', default: '127.0.0.1' }),
     port: Flags.integer({ description: 'TCP port to listen on (0 picks a free one)', default: 7777, min: 0, max: 65535 }),
     dir: Flags.string({ description: 'folder of files to serve (created if missing)', default: './tor_files' }),
+    tls: Flags.boolean({ description: 'serve TLS only on the port (a self-signed certificate is made in --state-dir on first start)', default: false }),
+    'tls-cert': Flags.string({ description: 'PEM certificate (chain) to serve with --tls instead of the self-signed one', dependsOn: ['tls-key'] }),
+    'tls-key': Flags.string({ description: 'PEM private key of --tls-cert', dependsOn: ['tls-cert'] }),
+    'state-dir': Flags.string({ description: "the server's own folder: TLS certificate, accounts", default: './.tor-server' }),
+    insecure: Flags.boolean({ description: 'allow clear text on an address other than loopback', default: false }),
+    anonymous: Flags.string({ description: 'what clients without an account may do (default: write on loopback, off elsewhere)', options: ['off', 'read', 'write'] }),
     'max-upload': Flags.string({ description: 'largest upload accepted, e.g. 512M, 10G', default: '64G' }),
     'idle-timeout': Flags.string({ description: 'seconds a client may wait between commands before it is disconnected', default: String(DEFAULT_LIMITS.session.idleTimeoutMs / 1000) }),
     'stall-timeout': Flags.string({ description: 'seconds a transfer or listing may make no progress before the session is ended', default: String(DEFAULT_LIMITS.session.stallTimeoutMs / 1000) }),
@@ -41,8 +50,14 @@ export default class ServerStart extends Command {
       if (ms === undefined) this.error(`--${flag}: not a number of seconds: ${flags[flag]} (try 300 or 0.5)`, { exit: 2 })
       return ms
     }
+    const policy = decideServerPolicy({ host: flags.host, tls: flags.tls, insecure: flags.insecure, anonymous: flags.anonymous as AnonymousAccess | undefined })
+    if (!policy.ok) this.error(`refusing to start: ${policy.reason}`, { exit: 2 })
+    if ((flags['tls-cert'] || flags['tls-key']) && !flags.tls) this.error('--tls-cert and --tls-key need --tls', { exit: 2 })
     const options = {
       host: flags.host,
+      tls: flags.tls ? { stateDir: flags['state-dir'], certFile: flags['tls-cert'], keyFile: flags['tls-key'] } : undefined,
+      anonymous: policy.anonymous,
+      stateDir: flags['state-dir'],
       port: flags.port,
       dir: flags.dir,
       limits: {

@@ -1,0 +1,78 @@
+import * as net from 'node:net'
+import * as tls from 'node:tls'
+
+/**
+ * The one transport under both ends of TFTCP: plain TCP, or TLS on the same
+ * socket API. Nothing above it (machines, codec, storage) knows which it is.
+ * Both ends allow half-open connections: a peer that shuts down its sending side
+ * still gets every reply.
+ */
+
+export interface ServerTls {
+  readonly key: string
+  readonly cert: string
+}
+
+/**
+ * A server socket; `readyEvent` is the event that hands over each connection once it
+ * is ready for TFTCP (`connection`, or `secureConnection` after the TLS handshake).
+ */
+export const createTransportServer = (options: { tls?: ServerTls }): { server: net.Server; readyEvent: 'connection' | 'secureConnection' } => {
+  if (!options.tls) return { server: net.createServer({ noDelay: true, allowHalfOpen: true }), readyEvent: 'connection' }
+  const server = tls.createServer({
+    key: options.tls.key,
+    cert: options.tls.cert,
+    allowHalfOpen: true,
+    minVersion: 'TLSv1.2',
+    // A client that never finishes its handshake is dropped; no TFTCP byte is read in clear text.
+    handshakeTimeout: 10_000,
+  })
+  server.on('secureConnection', (socket) => socket.setNoDelay(true))
+  // Plaintext TFTCP on a TLS port fails the handshake: the socket is closed, nothing is served.
+  server.on('tlsClientError', (_error, socket) => socket.destroy())
+  return { server, readyEvent: 'secureConnection' }
+}
+
+/** What the client knows of the server's certificate once connected over TLS. */
+export interface PeerCertificate {
+  /** Trusted by the system's certificate authorities for this host name. */
+  readonly authorized: boolean
+  /** SHA-256 fingerprint, colon-separated hex as `openssl x509 -fingerprint -sha256` prints it. */
+  readonly fingerprint256: string
+}
+
+export interface ClientTransportOptions {
+  readonly host: string
+  readonly port: number
+  readonly tls: boolean
+  /** Receives incoming bytes in one preallocated buffer (no allocation per read). */
+  readonly onread: { buffer: Buffer; callback: (n: number, buffer: Buffer) => boolean }
+}
+
+/**
+ * Connects; resolves once the connection is ready for TFTCP, with the server's
+ * certificate when over TLS. The certificate is not trusted here: the caller
+ * checks it (system trust, pinned fingerprint, or known servers) before sending anything.
+ */
+export const connectTransport = (options: ClientTransportOptions): Promise<{ socket: net.Socket; certificate?: PeerCertificate }> =>
+  new Promise((resolve, reject) => {
+    const socket = options.tls
+      ? tls.connect({
+          host: options.host,
+          port: options.port,
+          servername: net.isIP(options.host) ? undefined : options.host,
+          rejectUnauthorized: false,
+          minVersion: 'TLSv1.2',
+          // Node honours onread for TLS client sockets too; the type definitions lag behind.
+          ...({ onread: options.onread } as object),
+        })
+      : net.connect({ host: options.host, port: options.port, noDelay: true, onread: options.onread })
+    socket.once('error', reject)
+    socket.once(options.tls ? 'secureConnect' : 'connect', () => {
+      socket.off('error', reject)
+      if (!(socket instanceof tls.TLSSocket)) return resolve({ socket })
+      socket.setNoDelay(true)
+      const peer = socket.getPeerX509Certificate()
+      resolve({ socket, certificate: { authorized: socket.authorized, fingerprint256: peer?.fingerprint256 ?? '' } })
+    })
+  })
