@@ -85,6 +85,8 @@ export const storageReason = (cause: unknown): string => {
       return 'the server may not write there'
     case 'EISDIR':
       return 'a folder has that name'
+    case 'EEXIST':
+      return 'a file with that name appeared meanwhile, and replacing it is not allowed'
     case 'EIO':
       return 'storage I/O error on the server'
     case 'EMFILE':
@@ -184,6 +186,14 @@ export class ReplyTimeout extends Data.TaggedError('ReplyTimeout')<{ readonly se
   }
 }
 
+/** An account operation that cannot be done (a name taken, no such account, a bad name). */
+export class AccountProblem extends Data.TaggedError('AccountProblem')<{ readonly reason: string }> {
+  readonly code = 'TOR_ERR_ACCOUNT' as const
+  get message() {
+    return this.reason
+  }
+}
+
 /** The user pressed Ctrl-C during a transfer. */
 export class Cancelled extends Data.TaggedError('Cancelled')<{ readonly what: string }> {
   readonly code = 'TOR_ERR_CANCELLED' as const
@@ -217,6 +227,7 @@ export type TorError =
   | ProtocolViolation
   | ReplyTimeout
   | UntrustedServer
+  | AccountProblem
   | Cancelled
   | InternalError
 
@@ -239,6 +250,7 @@ export const ERROR_CATALOG: Record<ErrorCode, { readonly kind: string; readonly 
   TOR_ERR_REFUSED: { kind: 'ServerRefused', meaning: 'The server answered error <reason>: limits, timeouts, invalid commands, storage failures.', action: 'Read the reason; docs/protocol.md lists them.' },
   TOR_ERR_PROTOCOL: { kind: 'ProtocolViolation', meaning: 'The other side sent something TFTCP does not allow.', action: 'Check that both sides speak TFTCP (right host and port).' },
   TOR_ERR_UNTRUSTED_SERVER: { kind: 'UntrustedServer', meaning: "The server's TLS certificate is not the pinned one (--fingerprint) or not the one remembered in known_servers: nothing was sent.", action: 'Ask the operator for the fingerprint (printed at server start); if it changed on purpose, run the command the message shows.' },
+  TOR_ERR_ACCOUNT: { kind: 'AccountProblem', meaning: 'tor server users could not do it: the name is taken, there is no such account, or the name is not allowed.', action: 'tor server users list shows the accounts.' },
   TOR_ERR_TIMEOUT: { kind: 'ReplyTimeout', meaning: 'The server said nothing for longer than --timeout.', action: 'Raise --timeout, or check the server.' },
   TOR_ERR_CANCELLED: { kind: 'Cancelled', meaning: 'The user cancelled a transfer (Ctrl-C); nothing partial was kept.', action: 'Run the transfer again when you want it.' },
   TOR_ERR_INTERNAL: { kind: 'InternalError', meaning: 'A failure with no error kind of its own: a bug.', action: 'Report it with the command and the server log.' },

@@ -25,6 +25,8 @@ export interface ClientOptions {
   readonly fingerprint?: string
   /** Tells the user something on stderr (a server trusted on first use). */
   readonly say?: (line: string) => void
+  /** Log in with this account and token right after connecting. */
+  readonly login?: { readonly account: string; readonly token: string }
   /** Sees every event of the client's machine (Stately inspector). */
   readonly inspect?: Inspect
 }
@@ -91,7 +93,19 @@ export class TorClient {
       }),
     )
     const actor = createActor(createClientLogic(connection, folders), { inspect: options.inspect }).start()
-    return new TorClient(scope, connection, actor, folders, options.timeout === undefined ? undefined : options.timeout * 1000)
+    const client = new TorClient(scope, connection, actor, folders, options.timeout === undefined ? undefined : options.timeout * 1000)
+    if (options.login) {
+      await client.run({ verb: 'auth', ...options.login }).catch(async (error: unknown) => {
+        await client.close()
+        throw error
+      })
+    }
+    return client
+  }
+
+  /** True over TLS. */
+  get encrypted(): boolean {
+    return this.connection.encrypted
   }
 
   get connected(): boolean {

@@ -1,4 +1,5 @@
 import type { InspectionEvent } from 'xstate'
+import { redactLine } from '../protocol/messages.js'
 
 export type Inspect = (event: InspectionEvent) => void
 
@@ -80,7 +81,17 @@ export const startStatelyInspector = async (port: number, host = '127.0.0.1') =>
   const inspector = createWebSocketInspector({
     url: `ws://${urlHost}:${bound}`,
     serialize: (event) =>
-      JSON.parse(JSON.stringify(event, (key, value) => (LIVE_KEYS.has(key) && typeof value !== 'string' ? `<${key}>` : value))),
+      JSON.parse(
+        JSON.stringify(event, (key, value) =>
+          LIVE_KEYS.has(key) && typeof value !== 'string'
+            ? `<${key}>`
+            : key === 'token'
+              ? '<token>'
+              : key === 'text' && typeof value === 'string'
+                ? redactLine(value)
+                : value,
+        ),
+      ),
   })
   return {
     inspect: inspector.inspect as Inspect,

@@ -18,5 +18,7 @@ export const formatSessionLog = (clientId: string, entry: SessionLog): string =>
       return `${clientId} ${entry.transfer.direction} of ${visible(entry.transfer.name)} (${entry.transfer.size} bytes) failed: ${visible(entry.reason)}`
     case 'closing':
       return `${clientId} closing: ${entry.reason}`
+    case 'login':
+      return `${clientId} logged in as ${entry.account}`
   }
 }

@@ -26,6 +26,9 @@ export const DEFAULT_LIMITS: ServerLimits = {
     idleTimeoutMs: 300_000,
     stallTimeoutMs: 60_000,
     maxRefusals: 32,
+    anonymous: ['read', 'upload', 'overwrite'],
+    loginDelayMs: 500,
+    maxFailedLogins: 3,
   },
 }
 
@@ -36,6 +39,8 @@ export interface ServerOptions {
   readonly limits: ServerLimits
   /** Serve TLS only (no clear text on the port) with this key and certificate. */
   readonly tls?: ServerTls
+  /** The server's own folder (accounts). */
+  readonly stateDir: string
   readonly maxLineBytes?: number
   /** One log line: connections, refused commands, transfers. */
   readonly log: (line: string) => void
@@ -93,14 +98,22 @@ const acquireServer = (options: ServerOptions) =>
     let accepted = 0
     const logic = serverMachine.provide({
       actors: {
-        session: createSessionLogic({ folder, catalog, log, progressIntervalMs: Math.min(1000, Math.max(10, stallTimeoutMs / 4)) }),
+        session: createSessionLogic({ folder, catalog, log, stateDir: options.stateDir, progressIntervalMs: Math.min(1000, Math.max(10, stallTimeoutMs / 4)) }),
         acceptConnections: fromCallback(({ sendBack }) => {
           const onConnection = (socket: net.Socket) => {
             const clientId = `client-${++accepted}`
             const connection = new Connection(socket, { maxLineBytes: options.maxLineBytes, closeLingerMs: stallTimeoutMs })
             const io = new SessionPort(connection)
             open.add(io)
-            sendBack({ type: 'client.connected', clientId, address: connection.remoteAddress, port: connection.remotePort, connectedAt: Date.now(), io })
+            sendBack({
+              type: 'client.connected',
+              clientId,
+              address: connection.remoteAddress,
+              port: connection.remotePort,
+              connectedAt: Date.now(),
+              tls: options.tls !== undefined,
+              io,
+            })
           }
           server.on(readyEvent, onConnection)
           return () => server.off(readyEvent, onConnection)

@@ -6,7 +6,8 @@ import { isTorError, NoSpace, StorageFailure } from '../errors.js'
 import { serverSessionMachine, type SessionLog, type SessionRef, type Transfer, type TransferReport } from '../machines/server-session.js'
 import { encodeListingRow, Reply } from '../protocol/index.js'
 import type { FolderCatalog } from '../storage/catalog.js'
-import { createUploadTarget, freeBytes, openForReading, type OpenedFile, type ServedFolder, type UploadTarget } from '../storage/folder.js'
+import { verifyLogin } from '../accounts/accounts.js'
+import { createUploadTarget, freeBytes, nameTaken, openForReading, type OpenedFile, type ServedFolder, type UploadTarget } from '../storage/folder.js'
 import type { Connection } from './connection.js'
 import { runForActor } from './run-effect.js'
 
@@ -23,6 +24,8 @@ export interface SessionEnvironment {
   readonly log: (clientId: string, entry: SessionLog) => void
   /** Progress is reported to the machine at most this often (it restarts the stall timer). */
   readonly progressIntervalMs: number
+  /** The server's state folder: its accounts file is read at each login. */
+  readonly stateDir: string
 }
 
 type Staged =
@@ -98,7 +101,7 @@ export const createSessionLogic = (env: SessionEnvironment) => {
         return yield* Effect.fail(new NoSpace({ needed: transfer.size, available }))
       }
       const scope = yield* Scope.make()
-      const target = yield* createUploadTarget(env.folder, transfer.name, chunkFor(transfer.size)).pipe(
+      const target = yield* createUploadTarget(env.folder, transfer.name, chunkFor(transfer.size), { replace: transfer.replace ?? true }).pipe(
         Scope.extend(scope),
         Effect.onError(() => Scope.close(scope, Exit.void)),
       )
@@ -166,6 +169,8 @@ export const createSessionLogic = (env: SessionEnvironment) => {
       ),
       openDownload: fromPromise(({ input, signal }) => runForActor(openDownload(portOf(input), input.name), signal)),
       prepareUpload: fromPromise(({ input, signal }) => runForActor(prepareUpload(portOf(input), input), signal)),
+      verifyLogin: fromPromise(({ input, signal }) => runForActor(verifyLogin(env.stateDir, input.account, input.token), signal)),
+      statTarget: fromPromise(({ input, signal }) => runForActor(nameTaken(env.folder, input.name).pipe(Effect.map((exists) => ({ exists }))), signal)),
       sendFile: fromPromise(({ input, signal, system }) =>
         runForActor(sendFile(portOf(input), input, signal, progressOf(system, input.clientId)), signal),
       ),

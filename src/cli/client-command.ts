@@ -1,7 +1,7 @@
 import * as path from 'node:path'
 import { Command } from '@oclif/core'
 import { TorClient, type Success } from '../actors/client-runtime.js'
-import { clientOptionsFrom } from './client-flags.js'
+import { askHidden, clientOptionsFrom } from './client-flags.js'
 import { isTorError } from '../errors.js'
 import { visible } from '../protocol/names.js'
 import type { Command as TftcpCommand } from '../protocol/index.js'
@@ -11,7 +11,12 @@ import { createProgressBar } from './progress.js'
 /** Base of the one-shot client commands: connect, run one command, say exit, report. */
 export abstract class OneShotClientCommand extends Command {
   protected async runOnce(flags: Parameters<typeof clientOptionsFrom>[0], command: TftcpCommand): Promise<Success> {
-    const options = clientOptionsFrom(flags, (message) => this.error(message, { exit: 2 }), (line) => this.logToStderr(line))
+    const options = await clientOptionsFrom(
+      flags,
+      (message) => this.error(message, { exit: 2 }),
+      (line) => this.logToStderr(line),
+      process.stdin.isTTY ? (account) => askHidden(`Token for ${account}: `) : undefined,
+    )
     const client = await TorClient.connect(options).catch((error: unknown) => this.fail(error))
     // Ctrl-C cancels the command cleanly (nothing partial is kept); a second one kills as usual.
     const cancel = () => client.cancel('name' in command ? `${command.verb} of ${command.name}` : command.verb)

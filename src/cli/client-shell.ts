@@ -104,6 +104,12 @@ export const runShell = async (first: TorClient, dir: string, io: ShellIO, recon
   for await (const raw of rl) {
     // Leading blanks go; trailing ones are part of a name ("download a ").
     const line = raw.replace(/^\s+/, '')
+    if (line.startsWith('auth ') || line === 'auth') {
+      // Never into the history file: a token typed here would be kept in clear.
+      io.printError('Log in with: tor client connect --user NAME (the token from TOR_TOKEN or --token-file, or asked for at the terminal).')
+      if (terminal) rl.prompt()
+      continue
+    }
     if (line && terminal) appendHistory(historyPath, line)
     const bare = line.trimEnd()
     if (bare === '') {

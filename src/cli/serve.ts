@@ -3,7 +3,14 @@ import { startServer } from '../actors/server-runtime.js'
 import type { ServerLimits } from '../machines/server.js'
 import * as Effect from 'effect/Effect'
 import { loadServerIdentity } from '../actors/server-identity.js'
+import type { Permission } from '../accounts/permissions.js'
 import type { AnonymousAccess } from './server-policy.js'
+
+const ANONYMOUS_PERMISSIONS: Record<AnonymousAccess, readonly Permission[]> = {
+  off: [],
+  read: ['read'],
+  write: ['read', 'upload', 'overwrite'],
+}
 import { createTraceRecorder } from '../actors/trace-recorder.js'
 import { attachConsole } from './admin-console.js'
 
@@ -36,7 +43,8 @@ export const serve = async (options: ServeOptions, say: (line: string) => void):
     host: options.host,
     port: options.port,
     dir: options.dir,
-    limits: options.limits,
+    stateDir: options.stateDir,
+    limits: { ...options.limits, session: { ...options.limits.session, anonymous: ANONYMOUS_PERMISSIONS[options.anonymous] } },
     log: (line) => print(`${new Date().toISOString()} ${line}`),
     answer: (line) => print(line),
     clear: () => process.stdout.write('\x1b[2J\x1b[3J\x1b[H'),

@@ -14,6 +14,7 @@ export type ClientOutcome =
   | { readonly ok: true; readonly kind: 'listing'; readonly entries: readonly FileEntry[] }
   | { readonly ok: true; readonly kind: 'transferred'; readonly direction: 'download' | 'upload'; readonly name: string; readonly bytes: number; readonly durationMs: number }
   | { readonly ok: true; readonly kind: 'exited' }
+  | { readonly ok: true; readonly kind: 'authenticated' }
   | { readonly ok: false; readonly error: TorError }
 
 export interface ClientContext {
@@ -83,6 +84,7 @@ export const clientSessionMachine = setup({
     isListing: ({ context }) => context.command?.verb === 'show' || context.command?.verb === 'search',
     isDownload: ({ context }) => context.command?.verb === 'download',
     isUpload: ({ context }) => context.command?.verb === 'upload',
+    authAccepted: ({ context }, line: LineResult) => context.command?.verb === 'auth' && text(line) === Reply.ok,
     isSize: (_, line: LineResult) => typeof parseSize(text(line)) === 'number',
     hasOutcome: ({ context }) => context.outcome !== undefined,
     commandIsUpload: (_, command: Command) => command.verb === 'upload',
@@ -154,6 +156,11 @@ export const clientSessionMachine = setup({
             guard: 'isUpload',
             target: 'sendingSize',
             actions: assign({ outcome: ({ context, event }) => (text(event.output) === Reply.ok ? undefined : refusal(event.output, context.command)) }),
+          },
+          {
+            guard: { type: 'authAccepted', params: ({ event }) => event.output },
+            target: 'ready',
+            actions: assign({ outcome: { ok: true, kind: 'authenticated' } }),
           },
           { target: 'ready', actions: assign({ outcome: ({ context, event }) => refusal(event.output, context.command) }) },
         ],

@@ -7,6 +7,10 @@ export interface ClientRow {
   readonly port: number
   readonly state: string
   readonly connectedAt: number
+  /** The account logged in, or undefined (anonymous). */
+  readonly account: string | undefined
+  /** Came over TLS. */
+  readonly tls: boolean
   /** Since when it has been waiting for a command; undefined while it is busy. */
   readonly idleSince: number | undefined
   /** The transfer in progress: name, bytes done (as last reported) and total. */
@@ -39,11 +43,13 @@ const printable = (name: string) => name.replace(/[\u0000-\u001f\u007f-\u009f\u2
 export const formatClientTable = (clients: readonly ClientRow[], now: number): string[] => {
   const online = `${plural(clients.length, 'client')} online`
   if (clients.length === 0) return [online]
-  const header = ['CLIENT', 'ADDRESS', 'PORT', 'STATE', 'CONNECTED', 'IDLE', 'TRANSFER']
+  const header = ['CLIENT', 'ADDRESS', 'PORT', 'ACCOUNT', 'TLS', 'STATE', 'CONNECTED', 'IDLE', 'TRANSFER']
   const rows = clients.map((c) => [
     c.id,
     c.address,
     String(c.port),
+    c.account ?? 'anonymous',
+    c.tls ? 'yes' : 'no',
     c.state,
     `${seconds(now - c.connectedAt)} ago`,
     c.idleSince === undefined ? '-' : seconds(now - c.idleSince),

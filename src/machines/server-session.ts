@@ -1,9 +1,11 @@
 import { assign, fromPromise, setup } from 'xstate'
+import type { Permission } from '../accounts/permissions.js'
 import { publicReason } from '../errors.js'
 import { Reply, encodeSize, errorReply } from '../protocol/index.js'
 import {
   ClosingReply,
   LOGGED_REFUSALS,
+  LoginReply,
   decideCommand,
   decideUploadSize,
   type CommandDecision,
@@ -40,6 +42,8 @@ export interface Transfer {
   readonly direction: 'download' | 'upload'
   readonly name: string
   readonly size: number
+  /** An upload may replace an existing file (the overwrite permission); without it the name must still be free at commit. */
+  readonly replace?: boolean
 }
 
 export interface SessionContext extends SessionInput {
@@ -56,6 +60,12 @@ export interface SessionContext extends SessionInput {
   readonly refusals: number
   /** The server is shutting down: end after the transfer in progress. */
   readonly draining: boolean
+  /** The account logged in with `auth`, or undefined (anonymous). */
+  readonly account: string | undefined
+  /** What the session may do: the account's permissions, or the anonymous ones. */
+  readonly permissions: readonly Permission[]
+  /** Failed `auth` attempts so far. */
+  readonly failedLogins: number
 }
 
 export type DownloadLookup = { readonly found: true; readonly size: number } | { readonly found: false }
@@ -77,6 +87,7 @@ export type SessionLog =
   | { readonly kind: 'transferred'; readonly transfer: Transfer; readonly report: TransferReport }
   | { readonly kind: 'transferFailed'; readonly transfer: Transfer; readonly reason: string }
   | { readonly kind: 'closing'; readonly reason: string }
+  | { readonly kind: 'login'; readonly account: string }
 
 export type SessionEvent =
   | { readonly type: 'io.progress'; readonly bytes: number }
@@ -106,6 +117,7 @@ const uploadOf = (context: SessionContext): Transfer => ({
   direction: 'upload',
   name: nameOf(context),
   size: (context.size as { size: number }).size,
+  replace: context.permissions.includes('overwrite'),
 })
 /** The `error <reason>` reply for a failed actor: never a server path. */
 const failureReply = ({ event }: { event: { error: unknown } }) => ({ lines: [errorReply(failureOf(event.error).publicReason)] })
@@ -148,6 +160,7 @@ export const serverSessionMachine = setup({
     events: {} as SessionEvent,
   },
   delays: {
+    loginDelay: ({ context }) => context.limits.loginDelayMs,
     idleTimeout: ({ context }) => context.limits.idleTimeoutMs,
     stallTimeout: ({ context }) => context.limits.stallTimeoutMs,
   },
@@ -156,6 +169,8 @@ export const serverSessionMachine = setup({
     streamListing: fromPromise<{ count: number }, SessionRef & { search: string | undefined }>(notProvided('streamListing')),
     openDownload: fromPromise<DownloadLookup, SessionRef & { name: string }>(notProvided('openDownload')),
     prepareUpload: fromPromise<void, SessionRef & Transfer>(notProvided('prepareUpload')),
+    verifyLogin: fromPromise<readonly Permission[] | undefined, SessionRef & { account: string; token: string }>(notProvided('verifyLogin')),
+    statTarget: fromPromise<{ exists: boolean }, SessionRef & { name: string }>(notProvided('statTarget')),
     sendFile: fromPromise<TransferReport, SessionRef & Transfer>(notProvided('sendFile')),
     receiveUpload: fromPromise<TransferReport, SessionRef & Transfer>(notProvided('receiveUpload')),
   },
@@ -165,7 +180,11 @@ export const serverSessionMachine = setup({
     log: (_, _params: SessionLog | undefined) => notProvided('log')(),
     closeConnection: notProvided('closeConnection'),
     startWaiting: assign({ decision: undefined, size: undefined, transfer: undefined, transferred: 0, idleSince: () => Date.now() }),
-    storeDecision: assign({ decision: (_, line: LineResult) => decideCommand(line) }),
+    storeDecision: assign({
+      decision: ({ context }, line: LineResult) => decideCommand(line, { account: context.account, permissions: context.permissions }),
+    }),
+    logIn: assign((_, login: { account: string; permissions: readonly Permission[] }) => ({ ...login, failedLogins: 0 })),
+    countFailedLogin: assign({ failedLogins: ({ context }) => context.failedLogins + 1 }),
     storeSize: assign(({ context }, line: LineResult) => ({ size: decideUploadSize(line, context.limits.maxUploadBytes) })),
     countRefusal: assign({ refusals: ({ context }) => context.refusals + 1 }),
     resetRefusals: assign({ refusals: 0 }),
@@ -180,6 +199,10 @@ export const serverSessionMachine = setup({
     fileFound: (_, lookup: DownloadLookup) => lookup.found,
     peerClosed: (_, error: unknown) => (error as { _tag?: string } | undefined)?._tag === 'PeerClosed',
     draining: ({ context }) => context.draining,
+    loginAccepted: (_, permissions: readonly Permission[] | undefined) => permissions !== undefined,
+    tooManyFailedLogins: ({ context }) => context.failedLogins >= context.limits.maxFailedLogins,
+    /** An existing name needs overwrite, a new one upload. */
+    mayWriteTarget: ({ context }, target: { exists: boolean }) => context.permissions.includes(target.exists ? 'overwrite' : 'upload'),
     /** Payload bytes are on the wire to the client: no reply line may interrupt them. */
     sendingPayload: ({ context }) => context.transfer?.direction === 'download',
   },
@@ -194,6 +217,9 @@ export const serverSessionMachine = setup({
     idleSince: 0,
     refusals: 0,
     draining: false,
+    account: undefined,
+    permissions: input.limits.anonymous,
+    failedLogins: 0,
   }),
   initial: 'awaitingCommand',
   on: {
@@ -258,8 +284,13 @@ export const serverSessionMachine = setup({
         },
         {
           guard: { type: 'decidedTo', params: 'upload' },
-          target: 'receivingSize',
-          actions: [{ type: 'log', params: ({ context }) => refusalSummary(context) }, 'resetRefusals', { type: 'reply', params: { lines: [Reply.ok] } }],
+          target: 'checkingTarget',
+          actions: [{ type: 'log', params: ({ context }) => refusalSummary(context) }, 'resetRefusals'],
+        },
+        {
+          guard: { type: 'decidedTo', params: 'auth' },
+          target: 'authenticating',
+          actions: [{ type: 'log', params: ({ context }) => refusalSummary(context) }, 'resetRefusals'],
         },
         { guard: { type: 'decidedTo', params: 'exit' }, target: 'exit', actions: { type: 'log', params: ({ context }) => refusalSummary(context) } },
         {
@@ -351,6 +382,79 @@ export const serverSessionMachine = setup({
             },
           ],
         },
+      },
+    },
+    authenticating: {
+      description: 'Checking auth <account> <token> against the accounts (scrypt, constant-time).',
+      invoke: {
+        id: 'verifyLogin',
+        src: 'verifyLogin',
+        input: ({ context }) => {
+          const login = decision(context) as { account: string; token: string }
+          return { ...ref({ context }), account: login.account, token: login.token }
+        },
+        onDone: [
+          {
+            guard: { type: 'loginAccepted', params: ({ event }) => event.output },
+            target: 'awaitingCommand',
+            actions: [
+              {
+                type: 'logIn',
+                params: ({ context, event }) => ({ account: (decision(context) as { account: string }).account, permissions: event.output! }),
+              },
+              { type: 'reply', params: { lines: [Reply.ok] } },
+              { type: 'log', params: ({ context }) => ({ kind: 'login', account: context.account! }) },
+            ],
+          },
+          { target: 'loginRefused' },
+        ],
+        onError: { target: 'awaitingCommand', actions: { type: 'reply', params: failureReply } },
+      },
+    },
+    loginRefused: {
+      description: 'A failed login is answered after loginDelay; after maxFailedLogins failures the session is closed.',
+      entry: [
+        'countFailedLogin',
+        { type: 'log', params: ({ context }) => ({ kind: 'refused', command: `auth ${(decision(context) as { account: string }).account} <token>`, reason: 'authentication failed' }) },
+      ],
+      after: {
+        loginDelay: [
+          {
+            guard: 'tooManyFailedLogins',
+            target: 'closed',
+            actions: [
+              { type: 'reply', params: { lines: [ClosingReply.failedLogins] } },
+              { type: 'log', params: ({ context }) => ({ kind: 'closing', reason: `${context.failedLogins} failed logins` }) },
+            ],
+          },
+          { target: 'awaitingCommand', actions: { type: 'reply', params: { lines: [LoginReply.failed] } } },
+        ],
+      },
+    },
+    checkingTarget: {
+      description: 'An upload needs upload for a new name, overwrite for an existing one: answered ok or error permission denied.',
+      invoke: {
+        id: 'statTarget',
+        src: 'statTarget',
+        input: ({ context }) => ({ ...ref({ context }), name: nameOf(context) }),
+        onDone: [
+          {
+            guard: { type: 'mayWriteTarget', params: ({ event }) => event.output },
+            target: 'receivingSize',
+            actions: { type: 'reply', params: { lines: [Reply.ok] } },
+          },
+          {
+            target: 'awaitingCommand',
+            actions: [
+              { type: 'reply', params: { lines: [LoginReply.permissionDenied] } },
+              {
+                type: 'log',
+                params: ({ context }) => ({ kind: 'refused', command: `upload ${nameOf(context)}`, reason: `${context.account ?? 'anonymous'} may not replace an existing file` }),
+              },
+            ],
+          },
+        ],
+        onError: { target: 'awaitingCommand', actions: { type: 'reply', params: failureReply } },
       },
     },
     receivingSize: {

@@ -29,6 +29,7 @@ export interface OnlineClient {
   readonly address: string
   readonly port: number
   readonly connectedAt: number
+  readonly tls: boolean
   readonly ref: ActorRefFrom<ServerSessionMachine>
 }
 
@@ -46,6 +47,8 @@ export type ServerEvent =
       readonly connectedAt: number
       /** Assigned by the acceptor. */
       readonly clientId: string
+      /** Came over TLS. */
+      readonly tls: boolean
       /** The connection's I/O, handed to the session in its spawn input (opaque here). */
       readonly io: unknown
     }
@@ -70,9 +73,11 @@ const stateName = (value: unknown): string =>
 export const clientRows = (clients: ServerContext['clients']): ClientRow[] =>
   Object.values(clients).map((c) => {
     const snapshot = c.ref.getSnapshot()
-    const { transfer, transferred, idleSince } = snapshot.context
+    const { transfer, transferred, idleSince, account } = snapshot.context
     return {
       id: c.id,
+      account,
+      tls: c.tls,
       address: c.address,
       port: c.port,
       connectedAt: c.connectedAt,
@@ -117,9 +122,9 @@ export const serverMachine = setup({
   },
   actions: {
     spawnSession: assign(({ context, event, spawn }) => {
-      const { clientId: id, address, port, connectedAt, io } = event as Connected
+      const { clientId: id, address, port, connectedAt, io, tls } = event as Connected
       const ref = spawn('session', { id, systemId: id, input: { clientId: id, limits: context.limits.session, io } })
-      return { clients: { ...context.clients, [id]: { id, address, port, connectedAt, ref } } }
+      return { clients: { ...context.clients, [id]: { id, address, port, connectedAt, tls, ref } } }
     }),
     forgetClient: assign(({ context, event }) => {
       const { [childId(event.type)]: _gone, ...clients } = context.clients

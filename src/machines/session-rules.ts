@@ -1,3 +1,4 @@
+import type { Identity, Permission } from '../accounts/permissions.js'
 import {
   Reply,
   errorReply,
@@ -5,6 +6,7 @@ import {
   normalizeName,
   parseCommand,
   parseSize,
+  redactLine,
 } from '../protocol/index.js'
 
 /** What the line reader hands the machine: a decoded line, or why a line could not be decoded. */
@@ -21,6 +23,12 @@ export interface SessionLimits {
   readonly stallTimeoutMs: number
   /** Consecutive refused lines after which the session is closed. */
   readonly maxRefusals: number
+  /** What a session may do before (or without) `auth`. */
+  readonly anonymous: readonly Permission[]
+  /** How long a failed `auth` waits before its answer. */
+  readonly loginDelayMs: number
+  /** Failed logins after which the session is closed. */
+  readonly maxFailedLogins: number
 }
 
 /** Refused lines in a row that are logged one by one; the rest are counted and summarized. */
@@ -35,10 +43,38 @@ export type CommandDecision =
   | { readonly next: 'list'; readonly search?: string }
   | { readonly next: 'download'; readonly name: string }
   | { readonly next: 'upload'; readonly name: string }
+  | { readonly next: 'auth'; readonly account: string; readonly token: string }
   | { readonly next: 'exit' }
   | { readonly next: 'refuse'; readonly command: string; readonly reply: string; readonly reason: string }
 
-export const decideCommand = (line: LineResult): CommandDecision => {
+/** What each command needs: listing and download read; upload needs upload or overwrite (which one is decided on the name). */
+const needs = (decision: CommandDecision): readonly Permission[] => {
+  switch (decision.next) {
+    case 'list':
+    case 'download':
+      return ['read']
+    case 'upload':
+      return ['upload', 'overwrite']
+    default:
+      return []
+  }
+}
+
+/** The refusal when `who` may do none of `needed`: authentication required (anonymous) or permission denied (an account). */
+export const accessRefusal = (who: Identity, needed: readonly Permission[], command: string): CommandDecision | undefined => {
+  if (needed.length === 0 || needed.some((p) => who.permissions.includes(p))) return undefined
+  return who.account === undefined
+    ? { next: 'refuse', command, reply: errorReply('authentication required'), reason: 'authentication required' }
+    : { next: 'refuse', command, reply: errorReply('permission denied'), reason: `${who.account} may not (${needed.join(' or ')})` }
+}
+
+/** The decision on one command line for this session, its permissions included. */
+export const decideCommand = (line: LineResult, who: Identity = { account: undefined, permissions: ['read', 'upload', 'overwrite'] }): CommandDecision => {
+  const decision = decideSyntax(line)
+  return accessRefusal(who, needs(decision), line._tag === 'Line' ? redactLine(line.text) : '') ?? decision
+}
+
+const decideSyntax = (line: LineResult): CommandDecision => {
   if (line._tag === 'Invalid') return { next: 'refuse', command: `<${line.code}>`, reply: errorReply(line.message), reason: line.message }
   const command = parseCommand(line.text)
   switch (command.verb) {
@@ -55,12 +91,19 @@ export const decideCommand = (line: LineResult): CommandDecision => {
       }
       return { next: command.verb, name }
     }
+    case 'auth':
+      return { next: 'auth', account: command.account, token: command.token }
     case 'exit':
       return { next: 'exit' }
     case 'unknown':
-      return { next: 'refuse', command: line.text, reply: Reply.unknownCommand, reason: 'unknown command' }
+      return { next: 'refuse', command: redactLine(line.text), reply: Reply.unknownCommand, reason: 'unknown command' }
   }
 }
+
+export const LoginReply = {
+  failed: errorReply('authentication failed'),
+  permissionDenied: errorReply('permission denied'),
+} as const
 
 export type SizeDecision =
   | { readonly accepted: true; readonly size: number }
@@ -80,6 +123,7 @@ export const ClosingReply = {
   stalled: (ms: number) => errorReply(`transfer stalled (no progress for ${formatSeconds(ms)} s), closing`),
   refusals: (n: number) => errorReply(`too many invalid commands in a row (${n}), closing`),
   kicked: errorReply('disconnected by the server operator'),
+  failedLogins: errorReply('too many failed logins'),
   shuttingDown: errorReply('server is shutting down'),
 } as const
 

@@ -9,6 +9,7 @@ import { FileTooLarge, InvalidSize, ProtocolViolation } from '../errors.js'
  *     search <text>\n            <text> is the rest of the line, spaces included
  *     download <name>\n
  *     upload <name>\n
+ *     auth <account> <token>\n      neither contains a space
  *     exit\n
  *
  * Replies (server -> client): exactly these strings, or `error <reason>`.
@@ -31,6 +32,7 @@ export type Command =
   | { readonly verb: 'search'; readonly text: string }
   | { readonly verb: 'download'; readonly name: string }
   | { readonly verb: 'upload'; readonly name: string }
+  | { readonly verb: 'auth'; readonly account: string; readonly token: string }
   | { readonly verb: 'exit' }
 
 export type ParsedCommand = Command | { readonly verb: 'unknown'; readonly line: string }
@@ -54,6 +56,10 @@ export const parseCommand = (line: string): ParsedCommand => {
     case 'download':
     case 'upload':
       return arg ? { verb, name: arg } : { verb: 'unknown', line }
+    case 'auth': {
+      const [account, token, ...rest] = (arg ?? '').split(' ')
+      return account && token && rest.length === 0 ? { verb, account, token } : { verb: 'unknown', line }
+    }
     default:
       return { verb: 'unknown', line }
   }
@@ -69,6 +75,8 @@ export const encodeCommand = (command: Command): string => {
     case 'download':
     case 'upload':
       return `${command.verb} ${command.name}`
+    case 'auth':
+      return `auth ${command.account} ${command.token}`
   }
 }
 
@@ -119,3 +127,6 @@ export const parseSize = (text: string, limit = Number.MAX_SAFE_INTEGER): number
   if (size > limit) return new FileTooLarge({ size, limit })
   return size
 }
+
+/** A command line as it may be logged or traced: an `auth` line keeps its account, never its token. */
+export const redactLine = (line: string): string => (line.startsWith('auth ') ? line.replace(/^auth (\S*).*$/s, 'auth $1 <token>') : line)

@@ -130,6 +130,17 @@ export const openForReading = (
     return { fd, size: stats.size, mtimeMs: stats.mtimeMs }
   })
 
+/** True when something (file, folder, link...) already has this name in the folder. */
+export const nameTaken = (folder: ServedFolder, name: string): Effect.Effect<boolean, StorageFailure> =>
+  Effect.tryPromise({
+    try: () =>
+      fs.lstat(path.join(folder.root, name)).then(
+        () => true,
+        (error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? false : Promise.reject(error)),
+      ),
+    catch: storageFailure(`stat ${name}`),
+  })
+
 /** Bytes the folder's file system can still take (undefined where the platform cannot tell). */
 export const freeBytes = (folder: ServedFolder): Effect.Effect<number | undefined> =>
   Effect.promise(() =>
@@ -157,6 +168,7 @@ export const createUploadTarget = (
   folder: ServedFolder,
   name: string,
   highWaterMark: number,
+  options: { readonly replace: boolean } = { replace: true },
 ): Effect.Effect<UploadTarget, StorageFailure, Scope.Scope> =>
   Effect.gen(function* () {
     const tempPath = path.join(folder.root, `${TEMP_PREFIX}${randomUUID()}${TEMP_SUFFIX}`)
@@ -192,7 +204,12 @@ export const createUploadTarget = (
           sink.once('error', reject)
           sink.end(() => sink.once('close', resolve))
         })
-        await fs.rename(tempPath, path.join(folder.root, name))
+        if (options.replace) await fs.rename(tempPath, path.join(folder.root, name))
+        else {
+          // No replacing: link fails if the name was taken meanwhile (atomically), then the temporary name goes.
+          await fs.link(tempPath, path.join(folder.root, name))
+          await fs.rm(tempPath, { force: true })
+        }
         committed = true
       },
       catch: storageFailure(`store ${name}`),

@@ -1,3 +1,5 @@
+import { redactLine } from '../protocol/messages.js'
+
 /**
  * A session trace is JSON Lines, one machine event per line:
  *
@@ -26,6 +28,9 @@ const LIVE_KEYS = new Set(['io', 'ref'])
 export const serializeEvent = (event: object): string =>
   JSON.stringify(event, (key, value: unknown) => {
     if (LIVE_KEYS.has(key)) return undefined
+    // Secrets never reach a trace: an auth line keeps its account only.
+    if (key === 'token') return '<token>'
+    if (key === 'text' && typeof value === 'string') return redactLine(value)
     if (value instanceof Error || (typeof value === 'object' && value !== null && '_tag' in value && 'message' in value)) {
       const e = value as { _tag?: string; code?: string; message?: string; name?: string }
       return { _tag: e._tag ?? e.name, code: e.code, message: e.message }

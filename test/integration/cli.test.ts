@@ -163,7 +163,7 @@ describe('tor server start (admin console through a pipe)', () => {
     await server.waitFor(/client-1 127\.0\.0\.1:\d+ is online now/)
     const mark = server.stdout.length
     server.send('list')
-    await server.waitFor(/client-1\s+127\.0\.0\.1\s+\d+\s+awaitingCommand/, mark)
+    await server.waitFor(/client-1\s+127\.0\.0\.1\s+\d+\s+anonymous\s+no\s+awaitingCommand/, mark)
     await server.waitFor(/1 client online/, mark)
     server.send('exit')
     await server.waitFor(/Cannot stop: 1 client online/)

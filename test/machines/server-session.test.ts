@@ -3,10 +3,13 @@ import { initialTransition, transition, type AnyEventObject } from 'xstate'
 import { NoSpace, StorageFailure } from '../../src/errors.js'
 import { serverSessionMachine } from '../../src/machines/server-session.js'
 
-const input = { clientId: 'client-1', limits: { maxUploadBytes: 1000, idleTimeoutMs: 300_000, stallTimeoutMs: 60_000, maxRefusals: 32 } }
+const input = { clientId: 'client-1', limits: { maxUploadBytes: 1000, idleTimeoutMs: 300_000, stallTimeoutMs: 60_000, maxRefusals: 32, anonymous: ['read', 'upload', 'overwrite'] as const, loginDelayMs: 500, maxFailedLogins: 3 } }
 const line = (text: string) => ({ _tag: 'Line' as const, text })
 const done = (id: string, output: unknown): AnyEventObject => ({ type: `xstate.done.actor.${id}`, output })
 const failed = (id: string, error: unknown): AnyEventObject => ({ type: `xstate.error.actor.${id}`, error })
+
+/** The events of an upload command for a name that is free (statTarget finds nothing there). */
+const uploadOf = (name: string): AnyEventObject[] => [done('readCommand', line(`upload ${name}`)), done('statTarget', { exists: false })]
 
 type Step = ReturnType<typeof transition<typeof serverSessionMachine>>
 
@@ -95,14 +98,14 @@ describe('server session machine', () => {
   })
 
   it('asks for the size of an upload, then for the bytes', () => {
-    const asked = run(done('readCommand', line('upload new.txt')))
+    const asked = run(...uploadOf('new.txt'))
     expect(asked.snapshot.value).toBe('receivingSize')
     expect(asked.replies).toEqual(['ok'])
-    const preparing = run(done('readCommand', line('upload new.txt')), done('readUploadSize', line('10')))
+    const preparing = run(...uploadOf('new.txt'), done('readUploadSize', line('10')))
     expect(preparing.snapshot.value).toBe('preparingUpload')
-    const accepted = run(done('readCommand', line('upload new.txt')), done('readUploadSize', line('10')), done('prepareUpload', undefined))
+    const accepted = run(...uploadOf('new.txt'), done('readUploadSize', line('10')), done('prepareUpload', undefined))
     expect(accepted.snapshot.value).toEqual({ transferring: { receivingFile: 'progressing' } })
-    expect(accepted.snapshot.context.transfer).toEqual({ direction: 'upload', name: 'new.txt', size: 10 })
+    expect(accepted.snapshot.context.transfer).toEqual({ direction: 'upload', name: 'new.txt', size: 10, replace: true })
     expect(accepted.replies).toEqual(['ok', 'ok'])
   })
 
@@ -111,14 +114,14 @@ describe('server session machine', () => {
     ['-1', 'error invalid size'],
     ['1001', 'error file too large (max 1000 bytes)'],
   ])('refuses the upload size %j and goes back to awaiting a command', (size, reply) => {
-    const { snapshot, replies } = run(done('readCommand', line('upload new.txt')), done('readUploadSize', line(size)))
+    const { snapshot, replies } = run(...uploadOf('new.txt'), done('readUploadSize', line(size)))
     expect(snapshot.value).toBe('awaitingCommand')
     expect(replies).toEqual(['ok', reply])
   })
 
   it('answers end once the upload is stored', () => {
     const { snapshot, replies } = run(
-      done('readCommand', line('upload n')),
+      ...uploadOf('n'),
       done('readUploadSize', line('1')),
       done('prepareUpload', undefined),
       done('receiveUpload', { bytes: 1, durationMs: 1 }),
@@ -129,7 +132,7 @@ describe('server session machine', () => {
 
   it('answers the public reason, never the logged one, when storing the upload fails, and goes on', () => {
     const { snapshot, replies, actions } = run(
-      done('readCommand', line('upload n')),
+      ...uploadOf('n'),
       done('readUploadSize', line('1')),
       done('prepareUpload', undefined),
       failed(
@@ -147,7 +150,7 @@ describe('server session machine', () => {
 
   it('answers an error before ok when the upload cannot be prepared, so no payload follows', () => {
     const { snapshot, replies } = run(
-      done('readCommand', line('upload n')),
+      ...uploadOf('n'),
       done('readUploadSize', line('1')),
       failed('prepareUpload', new NoSpace({ needed: 1, available: 0 })),
     )
@@ -157,7 +160,7 @@ describe('server session machine', () => {
 
   it('ends the session when the client disconnects mid-upload', () => {
     const { snapshot } = run(
-      done('readCommand', line('upload n')),
+      ...uploadOf('n'),
       done('readUploadSize', line('100')),
       done('prepareUpload', undefined),
       failed('receiveUpload', { _tag: 'PeerClosed', message: 'connection closed during upload' }),
@@ -188,7 +191,7 @@ describe('server session machine', () => {
   })
 
   it('is closed from any state by the operator, with an error line unless payload bytes are on the wire', () => {
-    const waiting = run(done('readCommand', line('upload n')), { type: 'session.kick' })
+    const waiting = run(...uploadOf('n'), { type: 'session.kick' })
     expect(waiting.snapshot.value).toBe('closed')
     expect(waiting.replies).toEqual(['ok', 'error disconnected by the server operator'])
     const sending = run(done('readCommand', line('download a')), done('openDownload', { found: true, size: 5 }), { type: 'session.kick' })
@@ -216,7 +219,7 @@ describe('server session machine', () => {
   })
 
   it('ends a stalled upload with an error line, and restarts the stall timer on progress', () => {
-    const upload = [done('readCommand', line('upload n')), done('readUploadSize', line('100')), done('prepareUpload', undefined)]
+    const upload = [...uploadOf('n'), done('readUploadSize', line('100')), done('prepareUpload', undefined)]
     const progressed = run(...upload, { type: 'io.progress', bytes: 40 })
     expect(progressed.snapshot.value).toEqual({ transferring: { receivingFile: 'progressing' } })
     expect(progressed.snapshot.context.transferred).toBe(40)
@@ -262,5 +265,64 @@ describe('server session machine regressions', () => {
       transfer: { direction: 'download', name: 'a', size: 5 },
       report: { bytes: 5, durationMs: 1 },
     })
+  })
+})
+
+describe('server session machine: accounts and permissions', () => {
+  const closed = { ...input, limits: { ...input.limits, anonymous: [] as const } }
+  const runAs = (sessionInput: typeof input | typeof closed, ...events: AnyEventObject[]) => {
+    let [snapshot] = initialTransition(serverSessionMachine, sessionInput as typeof input)
+    const replies: string[] = []
+    for (const event of events) {
+      const [next, actions] = transition(serverSessionMachine, snapshot, event as never)
+      snapshot = next
+      for (const action of actions) if (action.type === 'reply') replies.push(...(action.params as { lines: string[] }).lines)
+    }
+    return { snapshot, replies }
+  }
+  const loginDelay = { type: 'xstate.after.loginDelay.serverSession.loginRefused' }
+
+  it('asks an anonymous client to authenticate when anonymous access does not cover the command', () => {
+    const { snapshot, replies } = runAs(closed, done('readCommand', line('show')), done('readCommand', line('download a')))
+    expect(snapshot.value).toBe('awaitingCommand')
+    expect(replies).toEqual(['error authentication required', 'error authentication required'])
+  })
+
+  it('logs in with auth, then allows what the account may do and denies the rest', () => {
+    const { snapshot, replies } = runAs(
+      closed,
+      done('readCommand', line('auth bob s3cret')),
+      done('verifyLogin', ['read']),
+      done('readCommand', line('upload x')),
+      done('readCommand', line('show')),
+    )
+    expect(replies).toEqual(['ok', 'error permission denied'])
+    expect(snapshot.value).toEqual({ streamingList: 'progressing' })
+    expect(snapshot.context).toMatchObject({ account: 'bob', permissions: ['read'] })
+  })
+
+  it('needs overwrite to upload to a name that exists, and upload for a new one', () => {
+    const uploader = [done('readCommand', line('auth ann t')), done('verifyLogin', ['read', 'upload'])]
+    const existing = runAs(closed, ...uploader, done('readCommand', line('upload a')), done('statTarget', { exists: true }))
+    expect(existing.replies).toEqual(['ok', 'error permission denied'])
+    const fresh = runAs(closed, ...uploader, done('readCommand', line('upload b')), done('statTarget', { exists: false }))
+    expect(fresh.replies).toEqual(['ok', 'ok'])
+    expect(fresh.snapshot.value).toBe('receivingSize')
+  })
+
+  it('answers a failed login after the login delay, and closes after three', () => {
+    const fail = [done('readCommand', line('auth bob wrong')), done('verifyLogin', undefined)]
+    const once = runAs(closed, ...fail)
+    expect(once.snapshot.value).toBe('loginRefused')
+    expect(once.replies).toEqual([])
+    expect(runAs(closed, ...fail, loginDelay).replies).toEqual(['error authentication failed'])
+    const thrice = runAs(closed, ...fail, loginDelay, ...fail, loginDelay, ...fail, loginDelay)
+    expect(thrice.replies).toEqual(['error authentication failed', 'error authentication failed', 'error too many failed logins'])
+    expect(thrice.snapshot.value).toBe('closed')
+  })
+
+  it('never keeps a token in what it logs of a refused auth line', () => {
+    const { logs } = runLogged(done('readCommand', line('auth bob tok extra')))
+    expect(logs).toEqual([{ kind: 'refused', command: 'auth bob <token>', reason: 'unknown command' }])
   })
 })

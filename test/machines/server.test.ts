@@ -3,13 +3,14 @@ import { decideConsole, formatClientTable, type ConsoleDecision } from '../../sr
 
 const printed = (d: ConsoleDecision) => (d.action === 'print' ? d.lines : [])
 
-const client = { id: 'client-1', address: '127.0.0.1', port: 5000, state: 'awaitingCommand', connectedAt: 0, idleSince: 1000, transfer: undefined }
+const client = { id: 'client-1', address: '127.0.0.1', port: 5000, state: 'awaitingCommand', connectedAt: 0, account: undefined, tls: false, idleSince: 1000, transfer: undefined }
 
 describe('admin console', () => {
   it('lists the connections with address, port and state, and how many are online', () => {
     const lines = formatClientTable([client], 3000)
-    expect(lines[0]).toMatch(/CLIENT\s+ADDRESS\s+PORT\s+STATE/)
-    expect(lines[1]).toMatch(/client-1\s+127\.0\.0\.1\s+5000\s+awaitingCommand\s+3s ago\s+2s\s+-$/)
+    expect(lines[0]).toMatch(/CLIENT\s+ADDRESS\s+PORT\s+ACCOUNT\s+TLS\s+STATE/)
+    expect(lines[1]).toMatch(/client-1\s+127\.0\.0\.1\s+5000\s+anonymous\s+no\s+awaitingCommand\s+3s ago\s+2s\s+-$/)
+    expect(formatClientTable([{ ...client, account: 'bob', tls: true }], 3000)[1]).toMatch(/5000\s+bob\s+yes\s+awaitingCommand/)
     expect(lines.at(-1)).toBe('1 client online')
   })
 

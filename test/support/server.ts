@@ -6,6 +6,7 @@ import * as path from 'node:path'
 import { DEFAULT_LIMITS, startServer, type RunningServer } from '../../src/actors/server-runtime.js'
 import type { ServerLimits } from '../../src/machines/server.js'
 import type { SessionLimits } from '../../src/machines/session-rules.js'
+import type { ServerTls } from '../../src/actors/transport.js'
 
 /** Log lines as they come; `waitFor` resolves on the first matching line, past or future. */
 export class LogLines {
@@ -49,6 +50,8 @@ export interface TestServerOptions {
   readonly maxLineBytes?: number
   readonly limits?: Partial<Omit<ServerLimits, 'session'>>
   readonly session?: Partial<SessionLimits>
+  readonly stateDir?: string
+  readonly tls?: ServerTls
 }
 
 export const startTestServer = async (options: TestServerOptions = {}): Promise<TestServer> => {
@@ -57,6 +60,8 @@ export const startTestServer = async (options: TestServerOptions = {}): Promise<
   const answers: string[] = []
   const finalStates = new Map<string, unknown>()
   const server = await startServer({
+    stateDir: options.stateDir ?? path.join(dir, '.tor-server'),
+    tls: options.tls,
     inspect: (event) => {
       if (event.type !== '@xstate.snapshot') return
       const snapshot = event.snapshot as { status?: string; value?: unknown }

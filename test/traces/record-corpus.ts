@@ -112,6 +112,7 @@ it('records the trace corpus', async () => {
     port: 0,
     dir: files,
     limits: { ...DEFAULT_LIMITS, session: { ...DEFAULT_LIMITS.session, maxUploadBytes: 1 << 30 } },
+    stateDir: path.join(files, '.tor-server'),
     log: logs.add,
     answer: () => undefined,
     inspect: recorder.inspect,

@@ -1,7 +1,7 @@
 import { Command, Flags } from '@oclif/core'
 import { startStatelyInspector } from '../../actors/inspector.js'
 import { TorClient } from '../../actors/client-runtime.js'
-import { clientFlags, clientOptionsFrom } from '../../cli/client-flags.js'
+import { askHidden, clientFlags, clientOptionsFrom } from '../../cli/client-flags.js'
 import { runShell } from '../../cli/client-shell.js'
 import { isTorError } from '../../errors.js'
 
@@ -20,12 +20,18 @@ export default class ClientConnect extends Command {
     const { flags } = await this.parse(ClientConnect)
     const inspector = flags.inspect ? await startStatelyInspector(flags['inspect-port']) : undefined
     if (inspector) this.log(`Inspector: open ${inspector.url} in a browser to watch the client machine live`)
-    const options = clientOptionsFrom(flags, (message) => this.error(message, { exit: 2 }), (line) => this.logToStderr(line))
+    const options = await clientOptionsFrom(
+      flags,
+      (message) => this.error(message, { exit: 2 }),
+      (line) => this.logToStderr(line),
+      process.stdin.isTTY ? (account) => askHidden(`Token for ${account}: `) : undefined,
+    )
     const connect = () => TorClient.connect({ ...options, inspect: inspector?.inspect })
     const client = await connect().catch((error: unknown) =>
       this.error(isTorError(error) ? `${error.message} [${error.code}]` : String(error), { exit: 1 }),
     )
-    this.log(`Connected to ${flags.host}:${flags.port}. Downloads go to ${client.folders.downloads}, uploads come from ${client.folders.uploads}.`)
+    const how = [client.encrypted ? 'over TLS' : 'in clear text', options.login ? `as ${options.login.account}` : 'anonymously'].join(', ')
+    this.log(`Connected to ${flags.host}:${flags.port} (${how}). Downloads go to ${client.folders.downloads}, uploads come from ${client.folders.uploads}.`)
     this.log('Type help for the commands.')
     let current = client
     const code = await runShell(
