@@ -1,4 +1,7 @@
 import { readdir, writeFile } from 'node:fs/promises'
+import * as path from 'node:path'
+import * as Effect from 'effect/Effect'
+import { addAccount } from '../../src/accounts/accounts.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createMachine, waitFor, type AnyActorRef } from 'xstate'
 import { getShortestPaths } from 'xstate/graph'
@@ -23,6 +26,8 @@ const sessionModel = createMachine({
         BAD_NAME: 'nameRefused',
         UNKNOWN: 'commandRefused',
         UPLOAD: 'receivingSize',
+        AUTH_OK: 'loggedIn',
+        AUTH_FAIL: 'loginFailed',
         EXIT: 'exit',
         DISCONNECT: 'disconnected',
       },
@@ -33,6 +38,10 @@ const sessionModel = createMachine({
     notFound: {},
     nameRefused: {},
     commandRefused: {},
+    loggedIn: {},
+    loginFailed: { on: { AUTH_FAIL: 'loginFailedTwice' } },
+    loginFailedTwice: { on: { AUTH_FAIL: 'loginsExhausted' } },
+    loginsExhausted: { type: 'final' },
     receivingSize: { on: { SIZE_OK: 'receivingFile', SIZE_INVALID: 'sizeRefused', SIZE_TOO_LARGE: 'sizeTooLarge' } },
     sizeRefused: {},
     sizeTooLarge: {},
@@ -50,13 +59,16 @@ const serverState: Record<string, unknown> = {
   receivingFile: { transferring: { receivingFile: 'progressing' } },
   exit: undefined,
   disconnected: undefined,
+  loginsExhausted: undefined,
 }
 
 let t: TestServer
+let token: string
 let sessions = 0
 
 beforeAll(async () => {
-  t = await startTestServer({ maxUploadBytes: 100 })
+  t = await startTestServer({ maxUploadBytes: 100, session: { loginDelayMs: 5 } })
+  token = await Effect.runPromise(addAccount(path.join(t.dir, '.tor-server'), 'modeler', ['read', 'upload', 'overwrite']))
   await writeFile(`${t.dir}/a.txt`, 'hello')
 })
 afterAll(() => t.stop())
@@ -108,6 +120,14 @@ const steps: Record<string, (c: RawClient) => Promise<void>> = {
     await c.send('data')
     expect(await c.line()).toBe('end')
   },
+  AUTH_OK: async (c) => {
+    await c.send(`auth modeler ${token}\n`)
+    expect(await c.line()).toBe('ok')
+  },
+  AUTH_FAIL: async (c) => {
+    await c.send('auth modeler wrong\n')
+    expect(await c.line()).toMatch(/^error (authentication failed|too many failed logins)$/)
+  },
   EXIT: async (c) => {
     await c.send('exit\n')
     expect(await c.line()).toBe('exit')
@@ -149,7 +169,7 @@ describe('server sessions along every shortest path of the session model', () =>
       client.destroy()
       await t.logs.waitFor(new RegExp(`${id} .* is offline`))
       // Whatever happened, the session left no temporary file behind.
-      expect((await readdir(t.dir)).filter((n) => n.startsWith('.'))).toEqual([])
+      expect((await readdir(t.dir)).filter((n) => n.startsWith('.tor-upload-'))).toEqual([])
     })
   }
 })
