@@ -94,6 +94,34 @@ export const runShell = async (first: TorClient, dir: string, io: ShellIO, recon
     }
   }
 
+  /** Asks one question on the prompt's own line editor; a secret is not echoed. */
+  const ask = (question: string, secret = false): Promise<string> =>
+    new Promise((resolve) => {
+      const internal = rl as unknown as { _writeToOutput: (text: string) => void }
+      const write = internal._writeToOutput.bind(rl)
+      if (secret) internal._writeToOutput = (text: string) => (text.includes(question) ? write(text) : undefined)
+      rl.question(question, (answer) => {
+        internal._writeToOutput = write
+        if (secret) io.output.write('\n')
+        resolve(answer.trim())
+      })
+    })
+
+  /** At a terminal, when the server wants an account: asks for it and its token, and logs in. */
+  const logIn = async (): Promise<boolean> => {
+    if (!terminal) return false
+    io.printError('The server asks for an account.')
+    const account = await ask('Account: ')
+    const token = await ask(`Token for ${account}: `, true)
+    try {
+      await client.run({ verb: 'auth', account, token })
+      return true
+    } catch (error) {
+      io.printError(visible(asTorError(error).message))
+      return false
+    }
+  }
+
   const closedMessage = () => {
     const reason = client.closedBecause
     const said = reason && 'said' in reason ? reason.said : undefined
@@ -129,7 +157,11 @@ export const runShell = async (first: TorClient, dir: string, io: ShellIO, recon
     }
     running = command
     try {
-      await run(command)
+      await run(command).catch(async (error: unknown) => {
+        const refused = asTorError(error)
+        if (refused.code !== 'TOR_ERR_REFUSED' || refused.message !== 'authentication required' || !(await logIn())) throw error
+        await run(command)
+      })
       if (command.verb === 'exit') break
     } catch (error) {
       const failure = asTorError(error)

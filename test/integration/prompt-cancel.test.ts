@@ -1,11 +1,11 @@
 import type * as net from 'node:net'
 import * as path from 'node:path'
-import { PassThrough } from 'node:stream'
 import { afterEach, describe, expect, it } from 'vitest'
 import { TorClient } from '../../src/actors/client-runtime.js'
 import { runShell } from '../../src/cli/client-shell.js'
 import { fakeServer } from '../support/hostile-server.js'
 import { makeTempDir, waitForFolder } from '../support/server.js'
+import { fakeTerminal } from '../support/terminal.js'
 
 const peers: net.Server[] = []
 afterEach(() => peers.splice(0).forEach((p) => p.close()))
@@ -23,29 +23,6 @@ const stallingServer = async (): Promise<number> => {
   )
   peers.push(server)
   return port
-}
-
-/** A terminal for the prompt: keys go in, what it prints is collected. */
-const fakeTerminal = () => {
-  const input = Object.assign(new PassThrough(), { isTTY: true })
-  const output = new PassThrough()
-  output.resume()
-  const printed: string[] = []
-  const errors: string[] = []
-  const waiters: Array<() => void> = []
-  const wake = () => waiters.splice(0).forEach((w) => w())
-  const said = (pattern: RegExp) =>
-    new Promise<void>((resolve) => {
-      const check = () => ([...printed, ...errors].some((l) => pattern.test(l)) ? resolve() : waiters.push(check))
-      check()
-    })
-  return {
-    io: { input, output, print: (l: string) => (printed.push(l), wake()), printError: (l: string) => (errors.push(l), wake()) },
-    type: (keys: string) => input.write(keys),
-    printed,
-    errors,
-    said,
-  }
 }
 
 describe('the prompt of tor client connect', () => {

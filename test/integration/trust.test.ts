@@ -9,7 +9,9 @@ import { KNOWN_SERVERS } from '../../src/actors/server-trust.js'
 import { connectTransport } from '../../src/actors/transport.js'
 import { RawClient, names } from '../support/raw-client.js'
 import { TorProcess, tor } from '../support/cli.js'
+import { runShell } from '../../src/cli/client-shell.js'
 import { makeTempDir, startTestServer, type TestServer, type TestServerOptions } from '../support/server.js'
+import { fakeTerminal } from '../support/terminal.js'
 
 let t: TestServer | undefined
 const clients: RawClient[] = []
@@ -227,5 +229,31 @@ describe('tor server start: safe defaults', () => {
     await server.waitFor(/Anonymous access: read and write/)
     server.child.kill('SIGTERM')
     expect(await server.exited).toBe(0)
+  })
+})
+
+describe('the prompt when the server wants an account', () => {
+  it('asks for the account and its token (not echoed), logs in, and runs the command', async () => {
+    const stateDir = path.join(await makeTempDir(), 'state')
+    const token = await Effect.runPromise(addAccount(stateDir, 'carol', ['read']))
+    const { dir } = await serve({ stateDir, session: { anonymous: [] } })
+    await writeFile(path.join(dir, 'a.txt'), 'x')
+    const home = await makeTempDir('tor-prompt-')
+    const client = await TorClient.connect({ host: '127.0.0.1', port: t!.server.port, dir: home })
+    const term = fakeTerminal()
+    const finished = runShell(client, home, term.io, () => TorClient.connect({ host: '127.0.0.1', port: t!.server.port, dir: home }))
+    term.type('show\r')
+    await term.said(/The server asks for an account\./)
+    await term.shown(/Account: /)
+    term.type('carol\r')
+    await term.shown(/Token for carol: /)
+    term.type(`${token}\r`)
+    await term.said(/^1 file, /)
+    term.type('exit\r')
+    expect(await finished).toBe(0)
+    await client.close()
+    expect(term.echoed()).toContain('carol')
+    expect(term.echoed()).not.toContain(token)
+    expect(await readFile(path.join(home, '.tor_history'), 'utf8').catch(() => '')).not.toContain(token)
   })
 })
