@@ -2,11 +2,18 @@ import * as path from 'node:path'
 import { Command } from '@oclif/core'
 import { TorClient, type Success } from '../actors/client-runtime.js'
 import { askHidden, clientOptionsFrom } from './client-flags.js'
-import { isTorError } from '../errors.js'
+import { isTorError, type TorError } from '../errors.js'
 import { visible } from '../protocol/names.js'
 import type { Command as TftcpCommand } from '../protocol/index.js'
 import { describeTransfer } from './format.js'
 import { createProgressBar } from './progress.js'
+
+/** What to try next, for the failures whose reason alone does not say. */
+const hintFor = (error: TorError): string => {
+  if (error.code === 'TOR_ERR_REFUSED' && error.message === 'authentication required') return ' (log in with --user NAME, the token in TOR_TOKEN or --token-file)'
+  if (error.code === 'TOR_ERR_PEER_CLOSED' && !error.said) return ' (if the server speaks TLS, use --tls; it may also have closed on a limit: its log says why)'
+  return ''
+}
 
 /** Base of the one-shot client commands: connect, run one command, say exit, report. */
 export abstract class OneShotClientCommand extends Command {
@@ -41,7 +48,7 @@ export abstract class OneShotClientCommand extends Command {
       process.stderr.write(`${JSON.stringify({ error: { code: error.code, message: error.message } })}\n`)
       process.exit(1)
     }
-    this.error(`${visible(error.message)} [${error.code}]`, { exit: 1 })
+    this.error(`${visible(error.message)}${hintFor(error)} [${error.code}]`, { exit: 1 })
   }
 
   /** One line on stderr; `clientDir` is the --dir flag (downloads are in its Downloads folder). */

@@ -183,7 +183,7 @@ describe('accounts and permissions', () => {
     const [, port] = await server.waitFor(/listening on 127\.0\.0\.1:(\d+)/)
     const dir = path.join(work, 'client')
     const denied = await tor(['client', 'show', '--port', port!, '--dir', dir], { cwd: work })
-    expect(denied.stderr.trim()).toMatch(/authentication required \[TOR_ERR_REFUSED\]$/)
+    expect(denied.stderr.trim()).toMatch(/authentication required \(log in with --user NAME, the token in TOR_TOKEN or --token-file\) \[TOR_ERR_REFUSED\]$/)
     const r = await tor(['client', 'show', '--json', '--port', port!, '--dir', dir, '--user', 'alice'], { cwd: work, env: { TOR_TOKEN: token } })
     expect(r.code).toBe(0)
     expect(JSON.parse(r.stdout).map((f: { name: string }) => f.name)).toEqual(['a.txt'])
