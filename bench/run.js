@@ -45,12 +45,16 @@ import * as require_fs from 'node:fs'
 const NO_LIMITS = ['--max-clients', '100000', '--max-per-ip', '100000']
 
 const startTor = async (dir, flags = NO_LIMITS) => {
+  // With --tls, ready once the certificate's fingerprint is printed too.
+  const ready = flags.includes('--tls')
+    ? /listening on 127\.0\.0\.1:(\d+)[\s\S]*fingerprint ((?:[0-9A-F]{2}:){31}[0-9A-F]{2})/
+    : /listening on 127\.0\.0\.1:(\d+)/
   const server = await startProcess(
     process.execPath,
     [TOR, 'server', 'start', '--host', '127.0.0.1', '--port', '0', '--dir', dir, '--no-console', ...flags],
-    /listening on 127\.0\.0\.1:(\d+)/,
+    ready,
   )
-  return { ...server, port: Number(server.match[1]), pid: server.child.pid }
+  return { ...server, port: Number(server.match[1]), fingerprint: server.match[2], pid: server.child.pid }
 }
 
 const startNaive = async (dir) => {
@@ -118,6 +122,58 @@ const transfers = async () => {
   }
   for (const peer of live) await peer.stop?.()
   await tor.stop()
+  rmSync(serverDir, { recursive: true, force: true })
+  rmSync(clientDir, { recursive: true, force: true })
+  rmSync(path.dirname(pub), { recursive: true, force: true })
+}
+
+// ---------------------------------------------------------------- TLS transfers
+// tor over TLS against vsftpd with explicit FTPS (curl --ssl-reqd), and against tor in clear text, same file.
+const tlsTransfers = async () => {
+  const serverDir = path.join(work, 'served-tls')
+  const clientDir = path.join(work, 'client-tls')
+  mkdirSync(serverDir, { recursive: true })
+  mkdirSync(path.join(clientDir, 'Uploads'), { recursive: true })
+  log(`writing a ${BIG_LABEL} test file`)
+  const big = path.join(serverDir, 'big.bin')
+  writeRandomFile(big, BIG)
+  linkSync(big, path.join(clientDir, 'Uploads', 'up.bin'))
+  const pub = preparePub(work)
+  linkSync(big, path.join(pub, 'big.bin'))
+  const out = path.join(work, 'out.bin')
+  const tls = await startTor(serverDir, [...NO_LIMITS, '--tls', '--state-dir', path.join(work, 'tls-state')])
+  const fingerprint = tls.fingerprint
+  const clear = await startTor(serverDir)
+  const ftps = vsftpdPeer(work, { tls: true })
+  if (ftps.missing) notes.push(`${ftps.name}: ${ftps.missing}; its rows are missing`)
+  for (const direction of ['download', 'upload']) {
+    const times = { tls: [], clear: [], ftps: [] }
+    resetPeakRss(tls.pid)
+    for (let run = 0; run < RUNS; run++) {
+      log(`TLS ${direction} ${BIG_LABEL}: run ${run + 1} of ${RUNS}`)
+      const contenders = ['tls', 'clear', ...(ftps.missing ? [] : ['ftps'])]
+      for (const name of contenders.map((_, i) => contenders[(i + run) % contenders.length])) {
+        rmSync(out, { force: true })
+        rmSync(path.join(clientDir, 'Downloads', 'big.bin'), { force: true })
+        if (name === 'ftps') {
+          times.ftps.push(direction === 'download' ? await ftps.download(big, out, pub) : await ftps.upload(big, out, pub))
+          rmSync(path.join(pub, `uploaded-${ftps.name}.bin`), { force: true })
+          continue
+        }
+        const server = name === 'tls' ? tls : clear
+        const flags = ['--port', String(server.port), '--dir', clientDir, ...(name === 'tls' ? ['--tls', '--fingerprint', fingerprint] : [])]
+        const args = direction === 'download' ? ['client', 'download', 'big.bin', ...flags] : ['client', 'upload', 'up.bin', ...flags]
+        times[name].push(await timed(process.execPath, [TOR, ...args]))
+        if (direction === 'upload') rmSync(path.join(serverDir, 'up.bin'), { force: true })
+      }
+    }
+    const rss = peakRssMiB(tls.pid)
+    if (times.ftps.length) row(`TLS ${direction} ${BIG_LABEL}`, median(times.tls), 'vsftpd FTPS+curl', median(times.ftps), 'ms', rss, { samples: { tor: times.tls, baseline: times.ftps }, target: '< 1x' })
+    row(`TLS ${direction} ${BIG_LABEL}`, median(times.tls), 'tor clear text', median(times.clear), 'ms', rss, { samples: { tor: times.tls, baseline: times.clear }, target: '1.5x' })
+  }
+  await ftps.stop?.()
+  await tls.stop()
+  await clear.stop()
   rmSync(serverDir, { recursive: true, force: true })
   rmSync(clientDir, { recursive: true, force: true })
   rmSync(path.dirname(pub), { recursive: true, force: true })
@@ -343,9 +399,10 @@ const report = () => {
   writeFileSync(path.join(ROOT, 'bench/results', `latest${quick ? '-quick' : ''}.json`), `${JSON.stringify(result, null, 2)}\n`)
 }
 
-const only = option('--only', 'transfers,concurrency,listing,roundtrips,hostile').split(',')
+const only = option('--only', 'transfers,tls,concurrency,listing,roundtrips,hostile').split(',')
 try {
   if (only.includes('transfers')) await transfers()
+  if (only.includes('tls')) await tlsTransfers()
   if (only.includes('concurrency')) await concurrency()
   if (only.includes('listing')) await bigFolder()
   if (only.includes('roundtrips')) await roundTrips()

@@ -86,7 +86,7 @@ export const rawNodePeer = (work) => {
 }
 
 /** An FTP server on loopback with an anonymous, writable `pub` folder holding the test files. */
-const ftpPeer = (name, start) => ({
+const ftpPeer = (name, start, curlArgs = []) => ({
   name,
   server: undefined,
   async ensure(pub) {
@@ -95,22 +95,32 @@ const ftpPeer = (name, start) => ({
   },
   async download(source, out, pub) {
     const { port } = await this.ensure(pub)
-    return timed('curl', ['-s', '-S', '-o', out, `ftp://127.0.0.1:${port}/pub/${path.basename(source)}`])
+    return timed('curl', [...curlArgs, '-s', '-S', '-o', out, `ftp://127.0.0.1:${port}/pub/${path.basename(source)}`])
   },
   async upload(file, _out, pub) {
     const { port } = await this.ensure(pub)
-    return timed('curl', ['-s', '-S', '-T', file, `ftp://127.0.0.1:${port}/pub/uploaded-${name}.bin`])
+    return timed('curl', [...curlArgs, '-s', '-S', '-T', file, `ftp://127.0.0.1:${port}/pub/uploaded-${name}.bin`])
   },
   async stop() {
     await this.server?.stop()
   },
 })
 
-export const vsftpdPeer = (work) => {
-  if (!has('vsftpd') || !has('curl')) return { name: 'vsftpd', missing: 'not installed (apt-get install vsftpd curl)' }
-  return ftpPeer('vsftpd', async (pub) => {
+/** vsftpd in clear text, or with `tls` explicit FTPS (AUTH TLS, control and data encrypted; curl --ssl-reqd). */
+export const vsftpdPeer = (work, { tls = false } = {}) => {
+  const name = tls ? 'vsftpd-ftps' : 'vsftpd'
+  if (!has('vsftpd') || !has('curl')) return { name, missing: 'not installed (apt-get install vsftpd curl)' }
+  if (tls && !has('openssl')) return { name, missing: 'openssl not installed (apt-get install openssl)' }
+  return ftpPeer(name, async (pub) => {
     const port = await freePort()
-    const conf = path.join(work, 'vsftpd.conf')
+    const conf = path.join(work, `${name}.conf`)
+    const tlsLines = []
+    if (tls) {
+      const cert = path.join(work, 'ftps-cert.pem')
+      const key = path.join(work, 'ftps-key.pem')
+      require_('child_process').execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=localhost', '-keyout', key, '-out', cert, '-days', '1'], { stdio: 'ignore' })
+      tlsLines.push('ssl_enable=YES', `rsa_cert_file=${cert}`, `rsa_private_key_file=${key}`, 'allow_anon_ssl=YES', 'force_anon_data_ssl=YES', 'force_anon_logins_ssl=YES', 'ssl_sslv2=NO', 'ssl_sslv3=NO', 'require_ssl_reuse=NO', 'ssl_ciphers=HIGH')
+    }
     writeFileSync(
       conf,
       [
@@ -119,12 +129,13 @@ export const vsftpdPeer = (work) => {
         'write_enable=YES', 'anon_upload_enable=YES', 'anon_other_write_enable=YES', 'anon_umask=022',
         'seccomp_sandbox=NO', 'pasv_enable=YES', 'pasv_address=127.0.0.1', 'xferlog_enable=NO',
         'secure_chroot_dir=/var/run/vsftpd/empty', 'use_sendfile=YES',
+        ...tlsLines,
       ].join('\n') + '\n',
     )
     const server = await startProcess('sh', ['-c', `vsftpd ${conf} & sleep 0.3; echo ready; wait`], /ready/)
     await waitForPort(port)
     return { port, stop: server.stop }
-  })
+  }, tls ? ['--ssl-reqd', '-k'] : [])
 }
 
 export const pyftpdlibPeer = (work) => {

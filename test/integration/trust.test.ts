@@ -209,6 +209,13 @@ describe('tor server start: safe defaults', () => {
     expect(r.stderr).toMatch(/refusing to start: listening on 0\.0\.0\.0 .* add --tls .* or --insecure/)
   })
 
+  it('refuses a state folder that the served folder would serve (accounts, TLS key)', async () => {
+    const dir = await makeTempDir()
+    const r = await tor(['server', 'start', '--port', '0', '--dir', dir, '--state-dir', path.join(dir, 'state'), '--no-console'], { cwd: dir })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/--state-dir .* would be served from --dir/)
+  })
+
   it('starts on every interface with --tls, anonymous access off, and prints the fingerprint', async () => {
     const dir = await makeTempDir()
     const server = TorProcess.start(['server', 'start', '--host', '0.0.0.0', '--port', '0', '--tls', '--dir', path.join(dir, 'files'), '--no-console'], dir)

@@ -1,3 +1,4 @@
+import * as path from 'node:path'
 import { Command, Flags } from '@oclif/core'
 import { serve } from '../../cli/serve.js'
 import { parseByteSize, parseSeconds } from '../../cli/sizes.js'
@@ -53,6 +54,10 @@ export default class ServerStart extends Command {
     const policy = decideServerPolicy({ host: flags.host, tls: flags.tls, insecure: flags.insecure, anonymous: flags.anonymous as AnonymousAccess | undefined })
     if (!policy.ok) this.error(`refusing to start: ${policy.reason}`, { exit: 2 })
     if ((flags['tls-cert'] || flags['tls-key']) && !flags.tls) this.error('--tls-cert and --tls-key need --tls', { exit: 2 })
+    const inside = path.relative(path.resolve(flags.dir), path.resolve(flags['state-dir']))
+    if (inside === '' || (!inside.startsWith('..') && !path.isAbsolute(inside) && !inside.startsWith('.'))) {
+      this.error(`--state-dir ${flags['state-dir']} would be served from --dir ${flags.dir} (accounts, TLS key): put it outside, or in a folder whose name starts with "."`, { exit: 2 })
+    }
     const options = {
       host: flags.host,
       tls: flags.tls ? { stateDir: flags['state-dir'], certFile: flags['tls-cert'], keyFile: flags['tls-key'] } : undefined,
