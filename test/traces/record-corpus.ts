@@ -9,7 +9,9 @@
 import { readdir, rename, rm, writeFile } from 'node:fs/promises'
 import * as path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import * as Effect from 'effect/Effect'
 import { it } from 'vitest'
+import { addAccount } from '../../src/accounts/accounts.js'
 import { createTraceRecorder } from '../../src/actors/trace-recorder.js'
 import { RawClient } from '../support/raw-client.js'
 import { LogLines, makeTempDir } from '../support/server.js'
@@ -18,6 +20,9 @@ import { DEFAULT_LIMITS, startServer } from '../../src/actors/server-runtime.js'
 const CORPUS = path.dirname(fileURLToPath(import.meta.url))
 
 type Scenario = (c: RawClient) => Promise<void>
+
+/** The token of the account the auth scenario logs in with (made fresh for each recording; traces never hold it). */
+let corpusToken = ''
 
 const exit = async (c: RawClient) => {
   await c.send('exit\n')
@@ -95,6 +100,14 @@ const scenarios: Record<string, Scenario> = {
     await c.halfClose()
     await c.rest()
   },
+  auth: async (c) => {
+    await c.send('auth corpus wrong\n')
+    await c.line()
+    await c.send(`auth corpus ${corpusToken}\nshow\n`)
+    await c.line()
+    await c.listing()
+    await exit(c)
+  },
   'refusal-flood': async (c) => {
     await c.send('junk\n'.repeat(40))
     await c.rest()
@@ -105,6 +118,7 @@ it('records the trace corpus', async () => {
   const files = await makeTempDir('tor-corpus-files-')
   const traces = await makeTempDir('tor-corpus-traces-')
   await writeFile(path.join(files, 'a.txt'), 'hello')
+  corpusToken = await Effect.runPromise(addAccount(path.join(files, '.tor-server'), 'corpus', ['read']))
   const recorder = createTraceRecorder(traces)
   const logs = new LogLines()
   const server = await startServer({
