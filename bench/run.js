@@ -64,9 +64,10 @@ const startNaive = async (dir) => {
 }
 
 // ---------------------------------------------------------------- transfers
-const transfers = async () => {
-  const serverDir = path.join(work, 'served')
-  const clientDir = path.join(work, 'client')
+/** The big file, served by tor (serverDir), in the client's Uploads, and in the FTP servers' pub folder. */
+const transferFiles = (suffix) => {
+  const serverDir = path.join(work, `served${suffix}`)
+  const clientDir = path.join(work, `client${suffix}`)
   mkdirSync(serverDir, { recursive: true })
   mkdirSync(path.join(clientDir, 'Uploads'), { recursive: true })
   log(`writing a ${BIG_LABEL} test file`)
@@ -76,6 +77,11 @@ const transfers = async () => {
   const pub = preparePub(work)
   linkSync(big, path.join(pub, 'big.bin'))
   const out = path.join(work, 'out.bin')
+  return { serverDir, clientDir, big, pub, out }
+}
+
+const transfers = async () => {
+  const { serverDir, clientDir, big, pub, out } = transferFiles('')
 
   const tor = await startTor(serverDir)
   const peers = [socatPeer(work), rawNodePeer(work), vsftpdPeer(work), pyftpdlibPeer(work)]
@@ -130,17 +136,7 @@ const transfers = async () => {
 // ---------------------------------------------------------------- TLS transfers
 // tor over TLS against vsftpd with explicit FTPS (curl --ssl-reqd), and against tor in clear text, same file.
 const tlsTransfers = async () => {
-  const serverDir = path.join(work, 'served-tls')
-  const clientDir = path.join(work, 'client-tls')
-  mkdirSync(serverDir, { recursive: true })
-  mkdirSync(path.join(clientDir, 'Uploads'), { recursive: true })
-  log(`writing a ${BIG_LABEL} test file`)
-  const big = path.join(serverDir, 'big.bin')
-  writeRandomFile(big, BIG)
-  linkSync(big, path.join(clientDir, 'Uploads', 'up.bin'))
-  const pub = preparePub(work)
-  linkSync(big, path.join(pub, 'big.bin'))
-  const out = path.join(work, 'out.bin')
+  const { serverDir, clientDir, big, pub, out } = transferFiles('-tls')
   const tls = await startTor(serverDir, [...NO_LIMITS, '--tls', '--state-dir', path.join(work, 'tls-state')])
   const fingerprint = tls.fingerprint
   const clear = await startTor(serverDir)

@@ -122,6 +122,9 @@ const uploadOf = (context: SessionContext): Transfer => ({
 /** The `error <reason>` reply for a failed actor: never a server path. */
 const failureReply = ({ event }: { event: { error: unknown } }) => ({ lines: [errorReply(failureOf(event.error).publicReason)] })
 
+/** A command was accepted: refused lines before it are summarized in the log, and the count starts again. */
+const commandAccepted = [{ type: 'log' as const, params: ({ context }: { context: SessionContext }) => refusalSummary(context) }, 'resetRefusals' as const]
+
 /** A child state that ends the session when no `io.progress` arrives for stallTimeout. */
 const stallWatch = (options: { readonly replyOnStall: boolean }) => ({
   initial: 'progressing' as const,
@@ -272,27 +275,11 @@ export const serverSessionMachine = setup({
     dispatching: {
       description: 'Acts on the decision taken once on the line just read.',
       always: [
-        {
-          guard: { type: 'decidedTo', params: 'list' },
-          target: 'streamingList',
-          actions: [{ type: 'log', params: ({ context }) => refusalSummary(context) }, 'resetRefusals'],
-        },
-        {
-          guard: { type: 'decidedTo', params: 'download' },
-          target: 'sendingSize',
-          actions: [{ type: 'log', params: ({ context }) => refusalSummary(context) }, 'resetRefusals'],
-        },
-        {
-          guard: { type: 'decidedTo', params: 'upload' },
-          target: 'checkingTarget',
-          actions: [{ type: 'log', params: ({ context }) => refusalSummary(context) }, 'resetRefusals'],
-        },
-        {
-          guard: { type: 'decidedTo', params: 'auth' },
-          target: 'authenticating',
-          actions: [{ type: 'log', params: ({ context }) => refusalSummary(context) }, 'resetRefusals'],
-        },
-        { guard: { type: 'decidedTo', params: 'exit' }, target: 'exit', actions: { type: 'log', params: ({ context }) => refusalSummary(context) } },
+        { guard: { type: 'decidedTo', params: 'list' }, target: 'streamingList', actions: commandAccepted },
+        { guard: { type: 'decidedTo', params: 'download' }, target: 'sendingSize', actions: commandAccepted },
+        { guard: { type: 'decidedTo', params: 'upload' }, target: 'checkingTarget', actions: commandAccepted },
+        { guard: { type: 'decidedTo', params: 'auth' }, target: 'authenticating', actions: commandAccepted },
+        { guard: { type: 'decidedTo', params: 'exit' }, target: 'exit', actions: commandAccepted },
         {
           guard: 'refusalLimitReached',
           target: 'closed',
