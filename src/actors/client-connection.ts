@@ -11,6 +11,8 @@ import { checkServerCertificate, type TrustOptions } from './server-trust.js'
 import { connectTransport } from './transport.js'
 
 export const RECEIVE_BUFFER_BYTES = 1 << 20
+/** Gathered payload is written out when less than this is left for the next read. */
+const MIN_READ_BYTES = 64 << 10
 const SEND_CHUNK_BYTES = 1 << 20
 
 type FileSink = {
@@ -30,6 +32,10 @@ export class ClientConnection {
   readonly lines = new LineReader()
   private sink: FileSink | undefined
   private payloadBytes = 0
+  /** Every read lands here; payload bytes gather at its start until they are written out. */
+  private readonly receive = Buffer.allocUnsafe(RECEIVE_BUFFER_BYTES)
+  /** Payload bytes gathered in `receive`, not yet written to the file. */
+  private gathered = 0
   private socket!: net.Socket
   /** True over TLS. */
   encrypted = false
@@ -58,7 +64,7 @@ export class ClientConnection {
               host,
               port,
               tls: options.tls,
-              onread: { buffer: Buffer.allocUnsafe(RECEIVE_BUFFER_BYTES), callback: (n, buffer) => connection.onRead(n, buffer) },
+              onread: { buffer: () => connection.nextReadBuffer(), callback: (n) => connection.onRead(n) },
             }),
           catch: (cause) => new ConnectionFailed({ host, port, cause }),
         })
@@ -171,31 +177,47 @@ export class ClientConnection {
     }
   }
 
-  private onRead(n: number, buffer: Uint8Array): boolean {
+  /**
+   * Where the next read lands: after the payload bytes gathered so far, so that
+   * small reads (TLS hands over one 16 KiB record at a time) reach the file in
+   * large writes, not one system call per record.
+   */
+  private nextReadBuffer(): Buffer {
+    return this.receive.subarray(this.gathered)
+  }
+
+  private onRead(n: number): boolean {
     this.lastActivity = Date.now()
+    const start = this.gathered
     let offset = 0
     const sink = this.sink
     if (sink) {
       const k = Math.min(n, sink.remaining)
-      try {
-        writeAll(sink.fd, buffer, 0, k)
-      } catch (cause) {
-        this.sink = undefined
-        this.socket.destroy()
-        sink.reject(new StorageFailure({ operation: 'write the download', cause }))
-        return false
-      }
       sink.remaining -= k
       this.payloadBytes += k
+      this.gathered += k
       offset = k
-      if (sink.remaining === 0) {
+      const done = sink.remaining === 0
+      if (done || this.receive.length - this.gathered < MIN_READ_BYTES) {
+        try {
+          writeAll(sink.fd, this.receive, 0, this.gathered)
+        } catch (cause) {
+          this.sink = undefined
+          this.gathered = 0
+          this.socket.destroy()
+          sink.reject(new StorageFailure({ operation: 'write the download', cause }))
+          return false
+        }
+        this.gathered = 0
+      }
+      if (done) {
         this.sink = undefined
         sink.resolve()
       }
     }
     if (offset < n) {
       // The buffer is reused for the next read: keep a copy of what the decoder holds.
-      this.lines.decoder.push(Buffer.from(buffer.subarray(offset, n)))
+      this.lines.decoder.push(Buffer.from(this.receive.subarray(start + offset, start + n)))
       this.lines.pump()
     }
     return true

@@ -45,8 +45,8 @@ export interface ClientTransportOptions {
   readonly host: string
   readonly port: number
   readonly tls: boolean
-  /** Receives incoming bytes in one preallocated buffer (no allocation per read). */
-  readonly onread: { buffer: Buffer; callback: (n: number, buffer: Buffer) => boolean }
+  /** Receives incoming bytes in preallocated memory (no allocation per read): a buffer, or a function giving the next one. */
+  readonly onread: { buffer: Buffer | (() => Buffer); callback: (n: number, buffer: Buffer) => boolean }
 }
 
 /**
