@@ -8,6 +8,7 @@ import { Cancelled, PeerClosed, ReplyTimeout, StorageFailure, type TorError } fr
 import type { ClientOutcome, ClientSessionMachine } from '../machines/client-session.js'
 import type { Command } from '../protocol/index.js'
 import { ClientConnection } from './client-connection.js'
+import { isLoopback } from './transport.js'
 import type { Inspect } from './inspector.js'
 import { createClientLogic, removeOrphanDownloads, type ClientFolders } from './client-session-io.js'
 import { acquireScoped } from './run-effect.js'
@@ -43,10 +44,6 @@ export interface ProgressReporter {
 const PROGRESS_INTERVAL_MS = 100
 /** How long `close` waits for the server's answer to exit: a silent server must not hold the command. */
 const EXIT_LINGER_MS = 1000
-
-/** Loopback: the one place where clear text is the default. */
-export const isLoopback = (host: string): boolean =>
-  host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
 
 const failureOf = (outcome: ClientOutcome | undefined): TorError =>
   outcome && !outcome.ok ? outcome.error : new PeerClosed({})

@@ -8,6 +8,10 @@ import * as tls from 'node:tls'
  * still gets every reply.
  */
 
+/** Loopback: the one place where clear text is the default. */
+export const isLoopback = (host: string): boolean =>
+  host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
+
 export interface ServerTls {
   readonly key: string
   readonly cert: string

@@ -1,18 +1,11 @@
-import { combineInspectors, inspectorHost, startStatelyInspector } from '../actors/inspector.js'
-import { startServer } from '../actors/server-runtime.js'
-import type { ServerLimits } from '../machines/server.js'
 import * as Effect from 'effect/Effect'
+import { combineInspectors, inspectorHost, startStatelyInspector } from '../actors/inspector.js'
 import { loadServerIdentity } from '../actors/server-identity.js'
-import type { Permission } from '../accounts/permissions.js'
-import type { AnonymousAccess } from './server-policy.js'
-
-const ANONYMOUS_PERMISSIONS: Record<AnonymousAccess, readonly Permission[]> = {
-  off: [],
-  read: ['read'],
-  write: ['read', 'upload', 'overwrite'],
-}
+import { startServer } from '../actors/server-runtime.js'
 import { createTraceRecorder } from '../actors/trace-recorder.js'
+import type { ServerLimits } from '../machines/server.js'
 import { attachConsole } from './admin-console.js'
+import { ANONYMOUS_PERMISSIONS, type AnonymousAccess } from './server-policy.js'
 
 export interface ServeOptions {
   readonly host: string
@@ -20,7 +13,7 @@ export interface ServeOptions {
   readonly dir: string
   readonly limits: ServerLimits
   /** Serve TLS: the certificate files given, or the self-signed one in the state folder. */
-  readonly tls?: { readonly stateDir: string; readonly certFile?: string; readonly keyFile?: string }
+  readonly tls?: { readonly certFile?: string; readonly keyFile?: string }
   readonly anonymous: AnonymousAccess
   readonly stateDir: string
   readonly console: boolean
@@ -37,7 +30,7 @@ export const serve = async (options: ServeOptions, say: (line: string) => void):
   let print = say
   const recorder = options.traceDir ? createTraceRecorder(options.traceDir) : undefined
   const inspector = options.inspectPort === undefined ? undefined : await startStatelyInspector(options.inspectPort, inspectorHost(options.host))
-  const identity = options.tls ? await Effect.runPromise(loadServerIdentity(options.tls)) : undefined
+  const identity = options.tls ? await Effect.runPromise(loadServerIdentity({ stateDir: options.stateDir, ...options.tls })) : undefined
   const server = await startServer({
     tls: identity,
     host: options.host,

@@ -1,7 +1,15 @@
-import { isLoopback } from '../actors/client-runtime.js'
+import type { Permission } from '../accounts/permissions.js'
+import { isLoopback } from '../actors/transport.js'
 
 /** What anonymous clients (no `auth`) may do. */
 export type AnonymousAccess = 'off' | 'read' | 'write'
+
+/** The permissions each anonymous access level gives. */
+export const ANONYMOUS_PERMISSIONS: Record<AnonymousAccess, readonly Permission[]> = {
+  off: [],
+  read: ['read'],
+  write: ['read', 'upload', 'overwrite'],
+}
 
 export type PolicyDecision =
   | { readonly ok: true; readonly anonymous: AnonymousAccess }

@@ -60,7 +60,7 @@ export default class ServerStart extends Command {
     }
     const options = {
       host: flags.host,
-      tls: flags.tls ? { stateDir: flags['state-dir'], certFile: flags['tls-cert'], keyFile: flags['tls-key'] } : undefined,
+      tls: flags.tls ? { certFile: flags['tls-cert'], keyFile: flags['tls-key'] } : undefined,
       anonymous: policy.anonymous,
       stateDir: flags['state-dir'],
       port: flags.port,
