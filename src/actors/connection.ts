@@ -3,7 +3,10 @@ import type { Writable } from 'node:stream'
 import { PeerClosed } from '../errors.js'
 import type { LineResult } from '../machines/session-rules.js'
 import { LineReader } from './line-reader.js'
+import { chunkBytesFor } from '../storage/chunks.js'
+import type { OpenedFile } from '../storage/storage.js'
 import { sendFromFd } from './send-from-fd.js'
+import { sendFromStream } from './send-from-stream.js'
 
 type PayloadTarget = {
   sink: Writable | undefined // undefined: drop the bytes (the sink failed, or there is none)
@@ -117,9 +120,11 @@ export class Connection {
     })
   }
 
-  /** Sends `size` bytes of the open file `fd` to the client, without ending the connection. */
-  sendPayload(fd: number, size: number, chunkBytes: number, signal?: AbortSignal, onBytes?: (sent: number) => void): Promise<void> {
-    return sendFromFd(this.socket, fd, size, { chunkBytes, signal, onBytes })
+  /** Sends exactly `file.size` bytes of an opened stored file to the client, without ending the connection. */
+  sendPayload(file: OpenedFile, signal?: AbortSignal, onBytes?: (sent: number) => void): Promise<void> {
+    return file.kind === 'descriptor'
+      ? sendFromFd(this.socket, file.fd, file.size, { chunkBytes: chunkBytesFor(file.size), signal, onBytes })
+      : sendFromStream(this.socket, file.stream, file.size, { signal, onBytes })
   }
 
   /** Writes reply lines. Callers that may write a lot use `writeAndDrain`; reads wait for the buffer to drain. */

@@ -1,14 +1,15 @@
 import * as net from 'node:net'
+import * as Context from 'effect/Context'
 import * as Deferred from 'effect/Deferred'
 import * as Effect from 'effect/Effect'
 import * as Exit from 'effect/Exit'
+import * as Layer from 'effect/Layer'
 import * as Scope from 'effect/Scope'
 import { createActor, fromCallback, type Actor } from 'xstate'
-import { ListenFailed } from '../errors.js'
+import { ListenFailed, type StorageFailure } from '../errors.js'
 import { serverMachine, type ServerLimits, type ServerMachine } from '../machines/server.js'
 import type { SessionLog } from '../machines/server-session.js'
-import { FolderCatalog } from '../storage/catalog.js'
-import { openServedFolder } from '../storage/folder.js'
+import { Storage } from '../storage/storage.js'
 import { Connection } from './connection.js'
 import type { Inspect } from './inspector.js'
 import { acquireScoped } from './run-effect.js'
@@ -35,7 +36,8 @@ export const DEFAULT_LIMITS: ServerLimits = {
 export interface ServerOptions {
   readonly host: string
   readonly port: number
-  readonly dir: string
+  /** Where the files are (the local folder, S3...): built when the server starts, released when it stops. */
+  readonly storage: Layer.Layer<Storage, StorageFailure>
   readonly limits: ServerLimits
   /** Serve TLS only (no clear text on the port) with this key and certificate. */
   readonly tls?: ServerTls
@@ -55,7 +57,8 @@ export interface ServerOptions {
 export interface RunningServer {
   readonly host: string
   readonly port: number
-  readonly root: string
+  /** The storage's location: a folder's real path, or s3://bucket/prefix. */
+  readonly location: string
   readonly actor: Actor<ServerMachine>
   /** One line typed at the admin console. */
   consoleLine(line: string): void
@@ -77,11 +80,8 @@ const listen = (host: string, port: number, tls: ServerTls | undefined) =>
 
 const acquireServer = (options: ServerOptions) =>
   Effect.gen(function* () {
-    const folder = yield* openServedFolder(options.dir)
-    const catalog = yield* Effect.acquireRelease(
-      Effect.sync(() => new FolderCatalog(folder)),
-      (catalog) => Effect.sync(() => catalog.close()),
-    )
+    // Built in the server's scope (not with Effect.provide, which would release it once this effect returns).
+    const storage = Context.get(yield* Layer.build(options.storage), Storage)
     const { server, readyEvent } = yield* listen(options.host, options.port, options.tls)
     const log = (clientId: string, entry: SessionLog) => options.log(formatSessionLog(clientId, entry))
     const { stallTimeoutMs } = options.limits.session
@@ -98,7 +98,7 @@ const acquireServer = (options: ServerOptions) =>
     let accepted = 0
     const logic = serverMachine.provide({
       actors: {
-        session: createSessionLogic({ folder, catalog, log, stateDir: options.stateDir, progressIntervalMs: Math.min(1000, Math.max(10, stallTimeoutMs / 4)) }),
+        session: createSessionLogic({ storage, log, stateDir: options.stateDir, progressIntervalMs: Math.min(1000, Math.max(10, stallTimeoutMs / 4)) }),
         acceptConnections: fromCallback(({ sendBack }) => {
           const onConnection = (socket: net.Socket) => {
             const clientId = `client-${++accepted}`
@@ -150,13 +150,13 @@ const acquireServer = (options: ServerOptions) =>
       (actor) => Effect.sync(() => actor.stop()),
     )
     const address = server.address() as net.AddressInfo
-    return { actor, address, root: folder.root }
+    return { actor, address, location: storage.location }
   })
 
 /** Opens the folder, listens, and starts the server actor. */
 export const startServer = async (options: ServerOptions): Promise<RunningServer> => {
   const { value, scope } = await acquireScoped(acquireServer(options))
-  const { actor, address, root } = value
+  const { actor, address, location } = value
   const done = Effect.runSync(Deferred.make<void>())
   actor.subscribe({
     complete: () => Effect.runSync(Deferred.succeed(done, undefined)),
@@ -167,7 +167,7 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
   return {
     host: address.address,
     port: address.port,
-    root,
+    location,
     actor,
     consoleLine: (line) => actor.send({ type: 'console.line', line, now: Date.now() }),
     shutdown: () => actor.send({ type: 'server.shutdown' }),

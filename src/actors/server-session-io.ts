@@ -2,25 +2,20 @@ import * as Effect from 'effect/Effect'
 import * as Exit from 'effect/Exit'
 import * as Scope from 'effect/Scope'
 import { fromPromise, type ActorSystem } from 'xstate'
-import { isTorError, NoSpace, StorageFailure } from '../errors.js'
+import { isTorError, StorageFailure } from '../errors.js'
 import { serverSessionMachine, type SessionLog, type SessionRef, type Transfer, type TransferReport } from '../machines/server-session.js'
 import { encodeListingRow, Reply } from '../protocol/index.js'
-import type { FolderCatalog } from '../storage/catalog.js'
 import { verifyLogin } from '../accounts/accounts.js'
-import { createUploadTarget, freeBytes, nameTaken, openForReading, type OpenedFile, type ServedFolder, type UploadTarget } from '../storage/folder.js'
+import type { OpenedFile, StorageService, UploadTarget } from '../storage/storage.js'
 import type { Connection } from './connection.js'
 import { runForActor } from './run-effect.js'
 
-/** Large files move in 1 MiB chunks; small ones in smaller chunks, so many concurrent downloads stay light. */
-export const CHUNK_BYTES = 1 << 20
-const SMALL_CHUNK_BYTES = 64 << 10
-const chunkFor = (size: number) => (size >= 16 * CHUNK_BYTES ? CHUNK_BYTES : SMALL_CHUNK_BYTES)
 /** Listing rows are written in batches of about this many bytes, each waiting for the socket to drain. */
 const LISTING_BATCH_BYTES = 64 << 10
 
 export interface SessionEnvironment {
-  readonly folder: ServedFolder
-  readonly catalog: FolderCatalog
+  /** Where the files are: the session never knows which store it is. */
+  readonly storage: StorageService
   readonly log: (clientId: string, entry: SessionLog) => void
   /** Progress is reported to the machine at most this often (it restarts the stall timer). */
   readonly progressIntervalMs: number
@@ -89,19 +84,15 @@ export const createSessionLogic = (env: SessionEnvironment) => {
   const openDownload = (port: SessionPort, name: string) =>
     Effect.gen(function* () {
       const scope = yield* Scope.make()
-      const file = yield* openForReading(env.folder, name).pipe(Scope.extend(scope), Effect.onError(() => Scope.close(scope, Exit.void)))
+      const file = yield* env.storage.openForReading(name).pipe(Scope.extend(scope), Effect.onError(() => Scope.close(scope, Exit.void)))
       yield* port.stage({ kind: 'download', file, scope })
       return { found: true as const, size: file.size }
     }).pipe(Effect.catchTag('FileNotFound', () => Effect.succeed({ found: false as const })))
 
   const prepareUpload = (port: SessionPort, transfer: Transfer) =>
     Effect.gen(function* () {
-      const available = yield* freeBytes(env.folder)
-      if (available !== undefined && transfer.size > available) {
-        return yield* Effect.fail(new NoSpace({ needed: transfer.size, available }))
-      }
       const scope = yield* Scope.make()
-      const target = yield* createUploadTarget(env.folder, transfer.name, chunkFor(transfer.size), { replace: transfer.replace ?? true }).pipe(
+      const target = yield* env.storage.createUpload(transfer.name, transfer.size, { replace: transfer.replace ?? true }).pipe(
         Scope.extend(scope),
         Effect.onError(() => Scope.close(scope, Exit.void)),
       )
@@ -117,7 +108,7 @@ export const createSessionLogic = (env: SessionEnvironment) => {
       if (transfer.size === 0) return { bytes: 0, durationMs: 0 }
       // The descriptor belongs to the staged scope, closed by the finalizer above.
       yield* Effect.tryPromise({
-        try: () => port.connection.sendPayload(staged.file.fd, transfer.size, chunkFor(transfer.size), signal, progress),
+        try: () => port.connection.sendPayload(staged.file, signal, progress),
         catch: (cause) => (isTorError(cause) ? cause : new StorageFailure({ operation: `send ${transfer.name}`, cause })),
       })
       return { bytes: transfer.size, durationMs: Date.now() - started }
@@ -135,12 +126,11 @@ export const createSessionLogic = (env: SessionEnvironment) => {
         catch: (cause) => (isTorError(cause) ? cause : new StorageFailure({ operation: `write ${transfer.name}`, cause })),
       })
       yield* staged.target.commit
-      env.catalog.changed(transfer.name)
       return { bytes: transfer.size, durationMs: Date.now() - started } satisfies TransferReport
     }).pipe(Effect.scoped)
 
   const streamListing = async (connection: Connection, search: string | undefined, signal: AbortSignal, progress: (n: number) => void) => {
-    const entries = await env.catalog.list(search)
+    const entries = await runForActor(env.storage.list(search), signal)
     let batch: string[] = [Reply.ok]
     let bytes = 0
     let sent = 0
@@ -170,7 +160,7 @@ export const createSessionLogic = (env: SessionEnvironment) => {
       openDownload: fromPromise(({ input, signal }) => runForActor(openDownload(portOf(input), input.name), signal)),
       prepareUpload: fromPromise(({ input, signal }) => runForActor(prepareUpload(portOf(input), input), signal)),
       verifyLogin: fromPromise(({ input, signal }) => runForActor(verifyLogin(env.stateDir, input.account, input.token), signal)),
-      statTarget: fromPromise(({ input, signal }) => runForActor(nameTaken(env.folder, input.name).pipe(Effect.map((exists) => ({ exists }))), signal)),
+      statTarget: fromPromise(({ input, signal }) => runForActor(env.storage.nameTaken(input.name).pipe(Effect.map((exists) => ({ exists }))), signal)),
       sendFile: fromPromise(({ input, signal, system }) =>
         runForActor(sendFile(portOf(input), input, signal, progressOf(system, input.clientId)), signal),
       ),

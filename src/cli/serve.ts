@@ -4,13 +4,17 @@ import { loadServerIdentity } from '../actors/server-identity.js'
 import { startServer } from '../actors/server-runtime.js'
 import { createTraceRecorder } from '../actors/trace-recorder.js'
 import type { ServerLimits } from '../machines/server.js'
+import { storageLayer } from '../storage/layers.js'
+import type { StorageLocation } from '../storage/s3-location.js'
 import { attachConsole } from './admin-console.js'
 import { ANONYMOUS_PERMISSIONS, type AnonymousAccess } from './server-policy.js'
 
 export interface ServeOptions {
   readonly host: string
   readonly port: number
-  readonly dir: string
+  readonly storage: StorageLocation
+  readonly s3Endpoint?: string
+  readonly s3ListTtlMs?: number
   readonly limits: ServerLimits
   /** Serve TLS: the certificate files given, or the self-signed one in the state folder. */
   readonly tls?: { readonly certFile?: string; readonly keyFile?: string }
@@ -35,7 +39,12 @@ export const serve = async (options: ServeOptions, say: (line: string) => void):
     tls: identity,
     host: options.host,
     port: options.port,
-    dir: options.dir,
+    storage: storageLayer(options.storage, {
+      stateDir: options.stateDir,
+      s3Endpoint: options.s3Endpoint,
+      s3ListTtlMs: options.s3ListTtlMs,
+      log: (line) => print(`${new Date().toISOString()} ${line}`),
+    }),
     stateDir: options.stateDir,
     limits: { ...options.limits, session: { ...options.limits.session, anonymous: ANONYMOUS_PERMISSIONS[options.anonymous] } },
     log: (line) => print(`${new Date().toISOString()} ${line}`),
@@ -52,7 +61,7 @@ export const serve = async (options: ServeOptions, say: (line: string) => void):
   const stop = () => server.shutdown()
   process.on('SIGINT', stop)
   process.on('SIGTERM', stop)
-  say(`Tor-Server listening on ${server.host}:${server.port}${identity ? ' (TLS only)' : ''}, serving ${server.root}`)
+  say(`Tor-Server listening on ${server.host}:${server.port}${identity ? ' (TLS only)' : ''}, serving ${server.location}`)
   if (identity) {
     say(`${identity.created ? 'Made a self-signed certificate' : 'TLS certificate'}: SHA-256 fingerprint ${identity.fingerprint256}`)
     say(`Clients check it with: tor client connect --host <this host> --port ${server.port} --fingerprint ${identity.fingerprint256}`)

@@ -8,6 +8,7 @@ import * as Effect from 'effect/Effect'
 import type * as Scope from 'effect/Scope'
 import { FileNotFound, StorageFailure } from '../errors.js'
 import { isValidName, type FileEntry } from '../protocol/index.js'
+import type { OpenedFile, UploadTarget } from './storage.js'
 
 /** The folder the server serves, by its real path (symlinks in the given path resolved). */
 export interface ServedFolder {
@@ -70,12 +71,8 @@ const isMissing = (error: unknown): boolean => {
 
 export const toEntry = (name: string, stats: Stats): FileEntry => ({ name, size: stats.size, mtimeMs: stats.mtimeMs })
 
-export interface OpenedFile {
-  /** A plain descriptor: callback-based reads over it are faster than FileHandle streams. */
-  readonly fd: number
-  readonly size: number
-  readonly mtimeMs: number
-}
+/** A plain descriptor: callback-based reads over it are faster than FileHandle streams. */
+export type OpenedDescriptor = Extract<OpenedFile, { kind: 'descriptor' }>
 
 const openFd = promisify(fsCallback.open)
 const closeFd = promisify(fsCallback.close)
@@ -101,7 +98,7 @@ const pathOfFd = (fd: number): Promise<string | undefined> => readlink(`/proc/se
 export const openForReading = (
   folder: ServedFolder,
   name: string,
-): Effect.Effect<OpenedFile, FileNotFound | StorageFailure, Scope.Scope> =>
+): Effect.Effect<OpenedDescriptor, FileNotFound | StorageFailure, Scope.Scope> =>
   Effect.gen(function* () {
     if (!isValidName(name)) return yield* Effect.fail(new FileNotFound({ name }))
     const full = path.join(folder.root, name)
@@ -127,7 +124,7 @@ export const openForReading = (
     if (!stats.isFile()) return yield* Effect.fail(new FileNotFound({ name }))
     const opened = yield* Effect.promise(() => pathOfFd(fd))
     if (opened !== undefined && !isServedPath(folder.root, opened)) return yield* Effect.fail(new FileNotFound({ name }))
-    return { fd, size: stats.size, mtimeMs: stats.mtimeMs }
+    return { kind: 'descriptor' as const, fd, size: stats.size, mtimeMs: stats.mtimeMs }
   })
 
 /** True when something (file, folder, link...) already has this name in the folder. */
@@ -150,7 +147,7 @@ export const freeBytes = (folder: ServedFolder): Effect.Effect<number | undefine
     ),
   )
 
-export interface UploadTarget {
+export interface FolderUpload extends UploadTarget {
   /** Writes to the hidden temporary file. */
   readonly sink: WriteStream
   readonly tempPath: string
@@ -169,7 +166,7 @@ export const createUploadTarget = (
   name: string,
   highWaterMark: number,
   options: { readonly replace: boolean } = { replace: true },
-): Effect.Effect<UploadTarget, StorageFailure, Scope.Scope> =>
+): Effect.Effect<FolderUpload, StorageFailure, Scope.Scope> =>
   Effect.gen(function* () {
     const tempPath = path.join(folder.root, `${TEMP_PREFIX}${randomUUID()}${TEMP_SUFFIX}`)
     let committed = false

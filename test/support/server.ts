@@ -7,6 +7,10 @@ import { DEFAULT_LIMITS, startServer, type RunningServer } from '../../src/actor
 import type { ServerLimits } from '../../src/machines/server.js'
 import type { SessionLimits } from '../../src/machines/session-rules.js'
 import type { ServerTls } from '../../src/actors/transport.js'
+import type * as Layer from 'effect/Layer'
+import type { StorageFailure } from '../../src/errors.js'
+import { folderStorage } from '../../src/storage/folder-storage.js'
+import type { Storage } from '../../src/storage/storage.js'
 
 /** Log lines as they come; `waitFor` resolves on the first matching line, past or future. */
 export class LogLines {
@@ -52,6 +56,8 @@ export interface TestServerOptions {
   readonly session?: Partial<SessionLimits>
   readonly stateDir?: string
   readonly tls?: ServerTls
+  /** Another store than the temporary folder (memory, S3); `dir` is then only the state folder's parent. */
+  readonly storage?: Layer.Layer<Storage, StorageFailure>
 }
 
 export const startTestServer = async (options: TestServerOptions = {}): Promise<TestServer> => {
@@ -70,7 +76,7 @@ export const startTestServer = async (options: TestServerOptions = {}): Promise<
     },
     host: '127.0.0.1',
     port: 0,
-    dir,
+    storage: options.storage ?? folderStorage(dir),
     limits: {
       ...DEFAULT_LIMITS,
       maxClients: 1000,

@@ -16,6 +16,7 @@ import { createTraceRecorder } from '../../src/actors/trace-recorder.js'
 import { RawClient } from '../support/raw-client.js'
 import { LogLines, makeTempDir } from '../support/server.js'
 import { DEFAULT_LIMITS, startServer } from '../../src/actors/server-runtime.js'
+import { folderStorage } from '../../src/storage/folder-storage.js'
 
 const CORPUS = path.dirname(fileURLToPath(import.meta.url))
 
@@ -124,7 +125,7 @@ it('records the trace corpus', async () => {
   const server = await startServer({
     host: '127.0.0.1',
     port: 0,
-    dir: files,
+    storage: folderStorage(files),
     limits: { ...DEFAULT_LIMITS, session: { ...DEFAULT_LIMITS.session, maxUploadBytes: 1 << 30 } },
     stateDir: path.join(files, '.tor-server'),
     log: logs.add,

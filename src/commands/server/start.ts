@@ -5,6 +5,7 @@ import { parseByteSize, parseSeconds } from '../../cli/sizes.js'
 import { DEFAULT_LIMITS } from '../../actors/server-runtime.js'
 import { decideServerPolicy, type AnonymousAccess } from '../../cli/server-policy.js'
 import { isTorError } from '../../errors.js'
+import { parseStorageLocation } from '../../storage/s3-location.js'
 
 export default class ServerStart extends Command {
   static override description =
@@ -13,6 +14,7 @@ export default class ServerStart extends Command {
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --port 9000 --dir /srv/shared',
+    '<%= config.bin %> <%= command.id %> --storage s3://team-files/tor --s3-endpoint http://10.0.0.5:9000',
     '<%= config.bin %> <%= command.id %> --host 0.0.0.0 --tls',
     '<%= config.bin %> <%= command.id %> --host 0.0.0.0 --tls --anonymous read',
     '<%= config.bin %> <%= command.id %> --no-console',
@@ -23,7 +25,13 @@ export default class ServerStart extends Command {
   static override flags = {
     host: Flags.string({ description: 'address to listen on (any other than loopback needs --tls or --insecure)', default: '127.0.0.1' }),
     port: Flags.integer({ description: 'TCP port to listen on (0 picks a free one)', default: 7777, min: 0, max: 65535 }),
-    dir: Flags.string({ description: 'folder of files to serve (created if missing)', default: './tor_files' }),
+    dir: Flags.string({ description: 'folder of files to serve, created if missing [default: ./tor_files]', exclusive: ['storage'] }),
+    storage: Flags.string({
+      description: 'serve the objects of an S3-compatible bucket instead of a folder: s3://bucket/prefix (credentials and region as the AWS SDK finds them)',
+      helpValue: 's3://bucket/prefix',
+    }),
+    's3-endpoint': Flags.string({ description: 'S3 endpoint URL for a store other than AWS (MinIO, Ceph, Garage...); default AWS_ENDPOINT_URL or AWS' }),
+    's3-list-ttl': Flags.string({ description: 'seconds a bucket listing is reused: another server\'s upload shows in listings at most this late', default: '2' }),
     tls: Flags.boolean({ description: 'serve TLS only on the port (a self-signed certificate is made in --state-dir on first start)', default: false }),
     'tls-cert': Flags.string({ description: 'PEM certificate (chain) to serve with --tls instead of the self-signed one', dependsOn: ['tls-key'] }),
     'tls-key': Flags.string({ description: 'PEM private key of --tls-cert', dependsOn: ['tls-cert'] }),
@@ -46,7 +54,7 @@ export default class ServerStart extends Command {
     const { flags } = await this.parse(ServerStart)
     const maxUploadBytes = parseByteSize(flags['max-upload'])
     if (maxUploadBytes === undefined) this.error(`--max-upload: not a size: ${flags['max-upload']} (try 512M or 10G)`, { exit: 2 })
-    const seconds = (flag: 'idle-timeout' | 'stall-timeout' | 'drain-timeout') => {
+    const seconds = (flag: 'idle-timeout' | 'stall-timeout' | 'drain-timeout' | 's3-list-ttl') => {
       const ms = parseSeconds(flags[flag])
       if (ms === undefined) this.error(`--${flag}: not a number of seconds: ${flags[flag]} (try 300 or 0.5)`, { exit: 2 })
       return ms
@@ -54,9 +62,15 @@ export default class ServerStart extends Command {
     const policy = decideServerPolicy({ host: flags.host, tls: flags.tls, insecure: flags.insecure, anonymous: flags.anonymous as AnonymousAccess | undefined })
     if (!policy.ok) this.error(`refusing to start: ${policy.reason}`, { exit: 2 })
     if ((flags['tls-cert'] || flags['tls-key']) && !flags.tls) this.error('--tls-cert and --tls-key need --tls', { exit: 2 })
-    const inside = path.relative(path.resolve(flags.dir), path.resolve(flags['state-dir']))
-    if (inside === '' || (!inside.startsWith('..') && !path.isAbsolute(inside) && !inside.startsWith('.'))) {
-      this.error(`--state-dir ${flags['state-dir']} would be served from --dir ${flags.dir} (accounts, TLS key): put it outside, or in a folder whose name starts with "."`, { exit: 2 })
+    const storage = parseStorageLocation(flags.storage ?? flags.dir ?? './tor_files')
+    if ('problem' in storage) this.error(`--storage: ${storage.problem}`, { exit: 2 })
+    if (storage.kind === 'folder') {
+      const inside = path.relative(path.resolve(storage.dir), path.resolve(flags['state-dir']))
+      if (inside === '' || (!inside.startsWith('..') && !path.isAbsolute(inside) && !inside.startsWith('.'))) {
+        this.error(`--state-dir ${flags['state-dir']} would be served from --dir ${storage.dir} (accounts, TLS key): put it outside, or in a folder whose name starts with "."`, { exit: 2 })
+      }
+    } else if (flags['s3-endpoint'] !== undefined && !/^https?:\/\/[^/]/.test(flags['s3-endpoint'])) {
+      this.error(`--s3-endpoint: not an http(s) URL: ${flags['s3-endpoint']} (try http://127.0.0.1:9000)`, { exit: 2 })
     }
     const options = {
       host: flags.host,
@@ -64,7 +78,9 @@ export default class ServerStart extends Command {
       anonymous: policy.anonymous,
       stateDir: flags['state-dir'],
       port: flags.port,
-      dir: flags.dir,
+      storage,
+      s3Endpoint: flags['s3-endpoint'],
+      s3ListTtlMs: seconds('s3-list-ttl'),
       limits: {
         maxClients: flags['max-clients'],
         maxPerIp: flags['max-per-ip'],

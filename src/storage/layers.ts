@@ -1,0 +1,28 @@
+import type * as Layer from 'effect/Layer'
+import type { StorageFailure } from '../errors.js'
+import { folderStorage } from './folder-storage.js'
+import { s3Storage } from './s3-storage.js'
+import type { StorageLocation } from './s3-location.js'
+import type { Storage } from './storage.js'
+
+export interface StorageSettings {
+  /** The server's state folder (an S3 store keeps its journal of uploads in progress there). */
+  readonly stateDir: string
+  /** S3 endpoint URL; unset, the AWS SDK's configuration decides (AWS_ENDPOINT_URL, shared config files). */
+  readonly s3Endpoint?: string
+  readonly s3ListTtlMs?: number
+  readonly log?: (line: string) => void
+}
+
+/** The storage Layer a location names. */
+export const storageLayer = (location: StorageLocation, settings: StorageSettings): Layer.Layer<Storage, StorageFailure> =>
+  location.kind === 'folder'
+    ? folderStorage(location.dir)
+    : s3Storage({
+        bucket: location.bucket,
+        prefix: location.prefix,
+        stateDir: settings.stateDir,
+        client: settings.s3Endpoint ? { endpoint: settings.s3Endpoint } : {},
+        listTtlMs: settings.s3ListTtlMs,
+        log: settings.log,
+      })

@@ -1,0 +1,96 @@
+import { Readable, Writable } from 'node:stream'
+import * as Effect from 'effect/Effect'
+import * as Layer from 'effect/Layer'
+import { FileNotFound, NoSpace, StorageFailure } from '../errors.js'
+import { isValidName, type FileEntry } from '../protocol/index.js'
+import { compareCodePoints } from './catalog.js'
+import { Storage, type StorageService } from './storage.js'
+
+interface StoredBytes {
+  readonly bytes: Buffer
+  readonly mtimeMs: number
+}
+
+const READ_CHUNK = 64 << 10
+
+/**
+ * What an in-memory store holds, by raw name. A test may put anything here behind
+ * the service's back, as another server or a person would; names that are not
+ * valid are kept but never served, like odd keys in a bucket.
+ */
+export class MemoryFiles extends Map<string, StoredBytes> {
+  put(name: string, content: string | Buffer): void {
+    this.set(name, { bytes: Buffer.from(content), mtimeMs: Date.now() })
+  }
+}
+
+/**
+ * Files held in memory, for tests: the whole contract with nothing on disk.
+ * `capacity` bounds the bytes it holds (NoSpace beyond it).
+ */
+export const makeMemoryStorage = (options: { readonly capacity?: number; readonly files?: MemoryFiles } = {}) =>
+  Effect.sync(() => {
+    const files = options.files ?? new MemoryFiles()
+    const used = () => [...files.values()].reduce((sum, file) => sum + file.bytes.length, 0)
+    const served = (name: string) => (isValidName(name) ? files.get(name) : undefined)
+
+    const service: StorageService = {
+      location: 'memory',
+      staleness: 0,
+      list: (search) =>
+        Effect.sync(() => {
+          const entries: FileEntry[] = []
+          for (const [name, file] of files) {
+            if (!isValidName(name) || (search !== undefined && !name.includes(search))) continue
+            entries.push({ name, size: file.bytes.length, mtimeMs: file.mtimeMs })
+          }
+          return entries.sort((a, b) => compareCodePoints(a.name, b.name))
+        }),
+      openForReading: (name) =>
+        Effect.gen(function* () {
+          const file = served(name)
+          if (!file) return yield* Effect.fail(new FileNotFound({ name }))
+          const { bytes } = file
+          const chunks = function* () {
+            for (let at = 0; at < bytes.length; at += READ_CHUNK) yield bytes.subarray(at, at + READ_CHUNK)
+          }
+          const stream = yield* Effect.acquireRelease(
+            Effect.sync(() => Readable.from(chunks(), { objectMode: false })),
+            (stream) => Effect.sync(() => stream.destroy()),
+          )
+          return { kind: 'stream' as const, stream, size: bytes.length, mtimeMs: file.mtimeMs }
+        }),
+      createUpload: (name, size, { replace }) =>
+        Effect.gen(function* () {
+          if (options.capacity !== undefined && used() + size > options.capacity) {
+            return yield* Effect.fail(new NoSpace({ needed: size, available: Math.max(0, options.capacity - used()) }))
+          }
+          const chunks: Buffer[] = []
+          const sink = yield* Effect.acquireRelease(
+            Effect.sync(
+              () =>
+                new Writable({
+                  write(chunk: Buffer, _encoding, callback) {
+                    chunks.push(Buffer.from(chunk))
+                    callback()
+                  },
+                }),
+            ),
+            (sink) => Effect.sync(() => sink.destroy()),
+          )
+          const commit = Effect.gen(function* () {
+            yield* Effect.async<void>((resume) => void sink.end(() => resume(Effect.void)))
+            if (!replace && files.has(name)) {
+              return yield* Effect.fail(new StorageFailure({ operation: `store ${name}`, cause: Object.assign(new Error('name taken'), { code: 'EEXIST' }) }))
+            }
+            files.set(name, { bytes: Buffer.concat(chunks), mtimeMs: Date.now() })
+          })
+          return { sink, commit }
+        }),
+      nameTaken: (name) => Effect.sync(() => files.has(name)),
+    }
+    return service
+  })
+
+export const memoryStorage = (options?: Parameters<typeof makeMemoryStorage>[0]): Layer.Layer<Storage> =>
+  Layer.effect(Storage, makeMemoryStorage(options))

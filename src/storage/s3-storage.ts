@@ -1,0 +1,272 @@
+import * as path from 'node:path'
+import { PassThrough, type Readable } from 'node:stream'
+import {
+  AbortMultipartUploadCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  S3Client,
+  type CreateMultipartUploadCommandOutput,
+  type S3ClientConfig,
+} from '@aws-sdk/client-s3'
+import { Upload } from '@aws-sdk/lib-storage'
+import * as Effect from 'effect/Effect'
+import * as Layer from 'effect/Layer'
+import { FileNotFound, StorageFailure } from '../errors.js'
+import { isValidName, type FileEntry } from '../protocol/index.js'
+import { compareCodePoints } from './catalog.js'
+import { UploadJournal } from './s3-journal.js'
+import { Storage, type StorageService } from './storage.js'
+
+export interface S3StorageOptions {
+  readonly bucket: string
+  /** Key prefix: '' or ending with '/'. A file's key is `prefix + name`. */
+  readonly prefix: string
+  /** Endpoint, region, credentials: unset fields follow the AWS SDK's usual configuration. */
+  readonly client?: S3ClientConfig
+  /** The server's state folder: the journal of its multipart uploads in progress lives there. */
+  readonly stateDir: string
+  /** A listing older than this is fetched again before it is used (default 2 s). */
+  readonly listTtlMs?: number
+  /** Multipart part size (default 8 MiB) and parts in flight per upload (default 2). */
+  readonly partBytes?: number
+  readonly queueSize?: number
+  /** Multipart uploads under the prefix older than this are aborted at start, whoever started them (default 24 h). */
+  readonly abandonAfterMs?: number
+  readonly log?: (line: string) => void
+}
+
+const DEFAULT_PART_BYTES = 8 << 20
+const MAX_PARTS = 10_000
+
+const failure = (operation: string) => (cause: unknown) => new StorageFailure({ operation, cause })
+const isNotFound = (error: unknown) => {
+  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } }
+  return e?.name === 'NoSuchKey' || e?.name === 'NotFound' || e?.$metadata?.httpStatusCode === 404
+}
+const isNotImplemented = (error: unknown) => {
+  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } }
+  return e?.name === 'NotImplemented' || e?.$metadata?.httpStatusCode === 501 || e?.$metadata?.httpStatusCode === 405
+}
+
+/**
+ * The bucket's listing under the prefix, cached. A listing older than `ttlMs` is
+ * fetched again (paged ListObjectsV2, concurrent listings share one fetch), so a
+ * file another server uploaded shows in every listing that starts `ttlMs` after
+ * its upload completed. This server's own uploads show at once: they are applied
+ * to the cache, and again on top of a fetch that was already running.
+ */
+class BucketListing {
+  private entries = new Map<string, FileEntry>()
+  private sorted: FileEntry[] | undefined
+  private fetchedAt = Number.NEGATIVE_INFINITY
+  private fetching: Promise<void> | undefined
+  private readonly ownChanges: Array<{ readonly at: number; readonly entry: FileEntry }> = []
+
+  constructor(
+    private readonly client: S3Client,
+    private readonly bucket: string,
+    private readonly prefix: string,
+    private readonly ttlMs: number,
+  ) {}
+
+  async list(search?: string): Promise<readonly FileEntry[]> {
+    if (Date.now() - this.fetchedAt > this.ttlMs) await (this.fetching ??= this.fetch().finally(() => (this.fetching = undefined)))
+    const sorted = (this.sorted ??= [...this.entries.values()].sort((a, b) => compareCodePoints(a.name, b.name)))
+    return search === undefined ? sorted : sorted.filter((entry) => entry.name.includes(search))
+  }
+
+  uploaded(entry: FileEntry): void {
+    this.ownChanges.push({ at: Date.now(), entry })
+    this.entries.set(entry.name, entry)
+    this.sorted = undefined
+  }
+
+  private async fetch(): Promise<void> {
+    const started = Date.now()
+    const found = new Map<string, FileEntry>()
+    let token: string | undefined
+    do {
+      const page = await this.client.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix, Delimiter: '/', ContinuationToken: token }),
+      )
+      for (const object of page.Contents ?? []) {
+        const name = object.Key?.slice(this.prefix.length)
+        if (name === undefined || !isValidName(name)) continue
+        found.set(name, { name, size: object.Size ?? 0, mtimeMs: object.LastModified?.getTime() ?? 0 })
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined
+    } while (token)
+    // Uploads this server committed while the fetch ran may be missing from its pages.
+    const recent = this.ownChanges.filter((change) => change.at >= started)
+    for (const { entry } of recent) found.set(entry.name, entry)
+    this.ownChanges.length = 0
+    this.ownChanges.push(...recent)
+    this.entries = found
+    this.sorted = undefined
+    this.fetchedAt = started
+  }
+}
+
+/** Makes the SDK client, with a region when none is configured anywhere (S3-compatible stores ignore it). */
+const makeClient = async (config: S3ClientConfig): Promise<S3Client> => {
+  // The pinned SDK release runs on Node 20 (see STACK.md); its notice that later releases need Node 22 is for
+  // this project's developers, not for the operator's log.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
+  const endpointGiven = config.endpoint !== undefined || process.env.AWS_ENDPOINT_URL_S3 !== undefined || process.env.AWS_ENDPOINT_URL !== undefined
+  const base: S3ClientConfig = {
+    // Stores other than AWS mostly want bucket names in the path, not in the host name.
+    forcePathStyle: endpointGiven,
+    requestHandler: { httpAgent: { keepAlive: true, maxSockets: 256 }, httpsAgent: { keepAlive: true, maxSockets: 256 } },
+    ...config,
+  }
+  const probe = new S3Client(base)
+  const region = await probe.config.region().catch(() => undefined)
+  if (region) return probe
+  probe.destroy()
+  return new S3Client({ ...base, region: 'us-east-1' })
+}
+
+/**
+ * An S3-compatible bucket (AWS S3, Ceph RGW, MinIO, Garage, R2...), shared by any
+ * number of Tor servers. Uploads are multipart uploads (parts of `partBytes`,
+ * `queueSize` in flight: bounded memory) that become visible only when complete;
+ * one that fails or is abandoned is aborted, and a start aborts what this server's
+ * previous run left (its journal) and anything older than `abandonAfterMs`.
+ * Downloads stream the object's body; the size announced is that object version's.
+ */
+export const makeS3Storage = (options: S3StorageOptions) =>
+  Effect.gen(function* () {
+    const { bucket, prefix } = options
+    const location = `s3://${bucket}/${prefix}`
+    const log = options.log ?? (() => undefined)
+    const client = yield* Effect.acquireRelease(
+      Effect.tryPromise({ try: () => makeClient(options.client ?? {}), catch: failure(`configure ${location}`) }),
+      (client) => Effect.sync(() => client.destroy()),
+    )
+    yield* Effect.tryPromise({ try: (signal) => client.send(new HeadBucketCommand({ Bucket: bucket }), { abortSignal: signal }), catch: failure(`open ${location}`) })
+
+    const journal = new UploadJournal(path.join(options.stateDir, 's3-uploads'))
+    // Every multipart upload is written to the journal before its first part is sent.
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const result = await next(args)
+        if (context.commandName === 'CreateMultipartUploadCommand') {
+          const output = result.output as CreateMultipartUploadCommandOutput
+          const input = args.input as { Bucket: string; Key: string }
+          if (output.UploadId) await journal.add({ bucket: input.Bucket, key: input.Key, uploadId: output.UploadId })
+        }
+        return result
+      },
+      { step: 'initialize', name: 'torUploadJournal' },
+    )
+    const abort = (upload: { readonly bucket: string; readonly key: string; readonly uploadId: string }) =>
+      client
+        .send(new AbortMultipartUploadCommand({ Bucket: upload.bucket, Key: upload.key, UploadId: upload.uploadId }))
+        .catch((error: unknown) => (error as { name?: string }).name === 'NoSuchUpload' ? undefined : Promise.reject(error))
+        .then(() => journal.remove(upload.uploadId))
+
+    yield* Effect.promise(async () => {
+      const leftovers = await journal.leftovers()
+      let aborted = 0
+      for (const upload of leftovers) {
+        await abort(upload).then(
+          () => aborted++,
+          (error: unknown) => log(`could not abort an unfinished upload of ${upload.key}: ${(error as Error).message}`),
+        )
+      }
+      if (aborted > 0) log(`aborted ${aborted} multipart upload(s) left unfinished by this server's previous run`)
+      aborted = 0
+      const cutoff = Date.now() - (options.abandonAfterMs ?? 24 * 3600_000)
+      try {
+        let keyMarker: string | undefined
+        let uploadIdMarker: string | undefined
+        do {
+          const page = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }))
+          for (const upload of page.Uploads ?? []) {
+            if (!upload.Key || !upload.UploadId || (upload.Initiated?.getTime() ?? Date.now()) >= cutoff) continue
+            await abort({ bucket, key: upload.Key, uploadId: upload.UploadId }).then(() => aborted++, () => undefined)
+          }
+          keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined
+          uploadIdMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined
+        } while (keyMarker)
+      } catch (error) {
+        if (!isNotImplemented(error)) log(`could not list unfinished multipart uploads: ${(error as Error).message}`)
+      }
+      if (aborted > 0) log(`aborted ${aborted} multipart upload(s) abandoned for more than a day`)
+    })
+
+    const listing = new BucketListing(client, bucket, prefix, options.listTtlMs ?? 2000)
+    const keyOf = (name: string) => `${prefix}${name}`
+
+    const service: StorageService = {
+      location,
+      staleness: options.listTtlMs ?? 2000,
+      list: (search) => Effect.tryPromise({ try: () => listing.list(search), catch: failure(`list ${location}`) }),
+      openForReading: (name) =>
+        Effect.gen(function* () {
+          if (!isValidName(name)) return yield* Effect.fail(new FileNotFound({ name }))
+          const object = yield* Effect.acquireRelease(
+            Effect.tryPromise({
+              try: (signal) => client.send(new GetObjectCommand({ Bucket: bucket, Key: keyOf(name) }), { abortSignal: signal }),
+              catch: (cause) => (isNotFound(cause) ? new FileNotFound({ name }) : failure(`get ${keyOf(name)}`)(cause)),
+            }),
+            (object) => Effect.sync(() => (object.Body as Readable | undefined)?.destroy()),
+          )
+          const stream = object.Body as Readable
+          return { kind: 'stream' as const, stream, size: object.ContentLength ?? 0, mtimeMs: object.LastModified?.getTime() ?? 0 }
+        }),
+      createUpload: (name, size, { replace }) =>
+        Effect.gen(function* () {
+          const body = new PassThrough({ highWaterMark: 1 << 20 })
+          const upload = new Upload({
+            client,
+            params: { Bucket: bucket, Key: keyOf(name), Body: body, ...(replace ? {} : { IfNoneMatch: '*' }) },
+            partSize: Math.max(options.partBytes ?? DEFAULT_PART_BYTES, Math.ceil(size / MAX_PARTS)),
+            queueSize: options.queueSize ?? 2,
+          })
+          const done = upload.done()
+          // The outcome is awaited by `commit` or by the finalizer; never left unhandled.
+          done.catch(() => undefined)
+          let committed = false
+          yield* Effect.addFinalizer(() =>
+            committed
+              ? Effect.void
+              : Effect.promise(async () => {
+                  // The uploader fails on the broken body and aborts the multipart upload itself.
+                  body.destroy(new Error('upload discarded'))
+                  await done.catch(() => undefined)
+                  if (upload.uploadId) await abort({ bucket, key: keyOf(name), uploadId: upload.uploadId }).catch(() => undefined)
+                }),
+          )
+          const commit = Effect.tryPromise({
+            try: async () => {
+              body.end()
+              try {
+                await done
+              } finally {
+                if (upload.uploadId) await journal.remove(upload.uploadId)
+              }
+              committed = true
+              listing.uploaded({ name, size, mtimeMs: Date.now() })
+            },
+            catch: failure(`store ${keyOf(name)}`),
+          })
+          return { sink: body, commit }
+        }),
+      nameTaken: (name) =>
+        Effect.tryPromise({
+          try: (signal) =>
+            client.send(new HeadObjectCommand({ Bucket: bucket, Key: keyOf(name) }), { abortSignal: signal }).then(
+              () => true,
+              (error: unknown) => (isNotFound(error) ? false : Promise.reject(error)),
+            ),
+          catch: failure(`head ${keyOf(name)}`),
+        }),
+    }
+    return service
+  })
+
+export const s3Storage = (options: S3StorageOptions): Layer.Layer<Storage, StorageFailure> => Layer.scoped(Storage, makeS3Storage(options))

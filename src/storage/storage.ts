@@ -1,0 +1,66 @@
+import type { Readable, Writable } from 'node:stream'
+import * as Context from 'effect/Context'
+import type * as Effect from 'effect/Effect'
+import type * as Scope from 'effect/Scope'
+import type { FileEntry } from '../protocol/index.js'
+import type { FileNotFound, NoSpace, StorageFailure } from '../errors.js'
+
+/**
+ * The bytes of one stored file, open for reading. `size` is the size of exactly
+ * the version that was opened: the bytes read are that many, even if the name is
+ * replaced meanwhile. A local file is a descriptor (the fast path: positioned reads
+ * straight into the socket); any other store gives a stream.
+ */
+export type OpenedFile =
+  | { readonly kind: 'descriptor'; readonly fd: number; readonly size: number; readonly mtimeMs: number }
+  | { readonly kind: 'stream'; readonly stream: Readable; readonly size: number; readonly mtimeMs: number }
+
+/** An upload in progress: write its bytes to `sink`, then `commit`. */
+export interface UploadTarget {
+  readonly sink: Writable
+  /** Makes the upload visible under its name, all at once. */
+  readonly commit: Effect.Effect<void, StorageFailure>
+}
+
+/**
+ * Where the served files live. The session machines, the codec and the CLI see
+ * only this; Layers provide it (the local folder, S3, memory). The contract, which
+ * `test/storage/contract.ts` checks against every layer:
+ *
+ * - Names are the protocol's valid names (`isValidName`), mapped 1:1 to what the
+ *   store holds; anything stored under a name that is not valid is never listed,
+ *   opened or counted as a file.
+ * - `list(search)`: the stored files whose name contains `search`, sorted by code
+ *   point. An upload committed through this service is in the next listing; a
+ *   change made by someone else (another server, a person in the folder) is in
+ *   every listing that starts `staleness` milliseconds after it or later.
+ * - `openForReading(name)`: in the caller's scope (closing it releases the file);
+ *   FileNotFound when no stored file has that name. The size is the opened version's.
+ * - `createUpload(name, size, {replace})`: in the caller's scope. Nothing is
+ *   visible under the name before `commit` succeeds; when the scope closes without
+ *   a commit (failure, interruption, a client gone), everything written is
+ *   discarded. With `replace: false` the commit fails, rather than replace a file
+ *   that took the name meanwhile (where the store can tell; see each layer). Fails
+ *   with NoSpace before anything is written when the store knows it cannot hold
+ *   `size` bytes.
+ * - `nameTaken(name)`: something holds the name (a file, or anything an upload
+ *   could not replace).
+ * - Errors are StorageFailure (its public message never names a path or a key) or
+ *   the tagged errors above.
+ */
+export interface StorageService {
+  /** For the operator's log: a folder's real path, or `s3://bucket/prefix`. */
+  readonly location: string
+  /** How late, at most, a change made by someone else shows in a listing (0: at once). */
+  readonly staleness: number
+  readonly list: (search?: string) => Effect.Effect<readonly FileEntry[], StorageFailure>
+  readonly openForReading: (name: string) => Effect.Effect<OpenedFile, FileNotFound | StorageFailure, Scope.Scope>
+  readonly createUpload: (
+    name: string,
+    size: number,
+    options: { readonly replace: boolean },
+  ) => Effect.Effect<UploadTarget, NoSpace | StorageFailure, Scope.Scope>
+  readonly nameTaken: (name: string) => Effect.Effect<boolean, StorageFailure>
+}
+
+export class Storage extends Context.Tag('tor/Storage')<Storage, StorageService>() {}
