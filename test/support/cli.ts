@@ -38,8 +38,8 @@ export class TorProcess {
     this.exited = new Promise((resolve) => child.on('close', (code) => (wake(), resolve(code))))
   }
 
-  static start(args: string[], cwd: string): TorProcess {
-    return new TorProcess(spawn(process.execPath, [BIN, ...args], { cwd }))
+  static start(args: string[], cwd: string, env?: NodeJS.ProcessEnv): TorProcess {
+    return new TorProcess(spawn(process.execPath, [BIN, ...args], { cwd, env: env && { ...process.env, ...env } }))
   }
 
   /** Resolves with the first match of `pattern` in stdout (from `from` on); rejects if the process ends first. */

@@ -1,0 +1,125 @@
+import { createHash, randomBytes } from 'node:crypto'
+import { readFile, writeFile } from 'node:fs/promises'
+import * as path from 'node:path'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { TorClient } from '../../src/actors/client-runtime.js'
+import { s3Storage } from '../../src/storage/s3-storage.js'
+import { TorProcess } from '../support/cli.js'
+import { RawClient } from '../support/raw-client.js'
+import { makeBucket, s3ClientConfig } from '../support/s3.js'
+import { makeTempDir, startTestServer, type TestServer } from '../support/server.js'
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
+
+describe('several Tor servers over one bucket', () => {
+  const cleanups: Array<() => Promise<unknown> | unknown> = []
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+  })
+
+  const twoServers = async () => {
+    const bucket = await makeBucket()
+    cleanups.push(() => bucket.close())
+    const start = async () => {
+      const stateDir = await makeTempDir('tor-state-')
+      const t = await startTestServer({
+        stateDir,
+        // Every listing fetches the bucket again: another server's upload shows at once.
+        storage: s3Storage({ bucket: bucket.bucket, prefix: 'shared/', client: s3ClientConfig(), stateDir, listTtlMs: 0 }),
+      })
+      cleanups.push(() => t.stop())
+      return t
+    }
+    return { bucket, a: await start(), b: await start() }
+  }
+
+  const clientOf = async (t: TestServer) => {
+    const dir = await makeTempDir('tor-client-')
+    const client = await TorClient.connect({ host: '127.0.0.1', port: t.server.port, dir })
+    cleanups.push(() => client.close())
+    return { client, dir }
+  }
+
+  it('lists and downloads through one server, byte for byte, what was uploaded through the other', async () => {
+    const { bucket, a, b } = await twoServers()
+    const bytes = randomBytes(20 << 20)
+    const alice = await clientOf(a)
+    await writeFile(path.join(alice.dir, 'Uploads', 'report.bin'), bytes)
+    await alice.client.run({ verb: 'upload', name: 'report.bin' })
+    expect(await bucket.keys()).toEqual(['shared/report.bin'])
+
+    const bob = await clientOf(b)
+    const listing = await bob.client.run({ verb: 'show' })
+    expect(listing).toMatchObject({ kind: 'listing', entries: [{ name: 'report.bin', size: bytes.length }] })
+    await bob.client.run({ verb: 'download', name: 'report.bin' })
+    expect(sha(await readFile(path.join(bob.dir, 'Downloads', 'report.bin')))).toBe(sha(bytes))
+  })
+
+  it('ends concurrent same-name uploads through both servers with one of them whole', async () => {
+    const { bucket, a, b } = await twoServers()
+    const versions = [randomBytes(12 << 20), randomBytes(12 << 20)]
+    const clients = [await clientOf(a), await clientOf(b)]
+    await Promise.all(clients.map(({ dir }, i) => writeFile(path.join(dir, 'Uploads', 'same.bin'), versions[i]!)))
+    await Promise.all(clients.map(({ client }) => client.run({ verb: 'upload', name: 'same.bin' })))
+    expect(versions.map(sha)).toContain(sha(await bucket.get('shared/same.bin')))
+    expect(await bucket.unfinishedUploads()).toEqual([])
+  })
+
+  it('keeps nothing visible of an upload whose client vanished, and aborts its multipart upload', async () => {
+    const { bucket, a } = await twoServers()
+    const c = await RawClient.connect(a.server.port)
+    await c.send('upload cut.bin\n40000000\n')
+    expect([await c.line(), await c.line()]).toEqual(['ok', 'ok'])
+    await c.send(randomBytes(12 << 20))
+    await vi.waitFor(async () => expect(await bucket.unfinishedUploads()).toEqual(['shared/cut.bin']), { timeout: 10_000, interval: 50 })
+    c.destroy()
+    await a.logs.waitFor(/is offline/)
+    expect(await bucket.unfinishedUploads()).toEqual([])
+    expect(await bucket.keys()).toEqual([])
+  })
+})
+
+describe('tor server start --storage s3://', () => {
+  const processes: TorProcess[] = []
+  afterEach(() => processes.splice(0).forEach((p) => p.child.kill('SIGKILL')))
+
+  it('leaves nothing visible when killed mid-upload, and its next start aborts the multipart upload it left', async () => {
+    const bucket = await makeBucket()
+    const stateDir = await makeTempDir('tor-state-')
+    const env = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' }
+    const args = ['server', 'start', '--port', '0', '--storage', `s3://${bucket.bucket}/team`, '--s3-endpoint', bucket.endpoint, '--state-dir', stateDir, '--no-console']
+    const first = TorProcess.start(args, stateDir, env)
+    processes.push(first)
+    const [, port] = await first.waitFor(/listening on 127\.0\.0\.1:(\d+), serving s3:\/\/tor-[^/]+\/team\//)
+    const c = await RawClient.connect(Number(port))
+    await c.send('upload half.bin\n40000000\n')
+    expect([await c.line(), await c.line()]).toEqual(['ok', 'ok'])
+    await c.send(randomBytes(12 << 20))
+    await vi.waitFor(async () => expect(await bucket.unfinishedUploads()).toEqual(['team/half.bin']), { timeout: 10_000, interval: 50 })
+    first.child.kill('SIGKILL')
+    await first.exited
+    c.destroy()
+    expect(await bucket.keys()).toEqual([])
+    expect(await bucket.unfinishedUploads()).toEqual(['team/half.bin'])
+
+    const second = TorProcess.start(args, stateDir, env)
+    processes.push(second)
+    await second.waitFor(/aborted 1 multipart upload\(s\) left unfinished by this server's previous run/)
+    await second.waitFor(/listening on/)
+    expect(await bucket.unfinishedUploads()).toEqual([])
+    expect(await bucket.keys()).toEqual([])
+    second.child.kill('SIGTERM')
+    expect(await second.exited).toBe(0)
+    bucket.close()
+  })
+
+  it('refuses a storage location it cannot use, saying what to write instead', async () => {
+    const cwd = await makeTempDir('tor-cli-')
+    const bad = TorProcess.start(['server', 'start', '--port', '0', '--storage', 's3://No_Such/x', '--no-console'], cwd)
+    expect(await bad.exited).toBe(2)
+    expect(bad.stderr).toContain('"No_Such" is not a valid S3 bucket name')
+    const ftp = TorProcess.start(['server', 'start', '--port', '0', '--storage', 'ftp://host/x', '--no-console'], cwd)
+    expect(await ftp.exited).toBe(2)
+    expect(ftp.stderr).toContain('use s3://bucket/prefix or a folder path')
+  })
+})
