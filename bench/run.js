@@ -375,6 +375,55 @@ const hostileLoad = async () => {
   )
 }
 
+// ---------------------------------------------------------------- S3 transfers
+// tor serving a bucket (--storage s3://) against the AWS SDK alone moving the same bytes to and from the
+// same S3 server (s3rver, the test one), in turn. Both sides pay the S3 server's own cost.
+const s3Transfers = async () => {
+  const { clientDir, big, out } = transferFiles('-s3')
+  const s3dir = path.join(work, 's3-data')
+  const s3 = await startProcess(process.execPath, [path.join(ROOT, 'test/support/s3-server.mjs'), '--dir', s3dir, '--bucket', 'bench'], /"endpoint":"([^"]+)"/, {
+    env: { ...process.env, NODE_OPTIONS: '--openssl-legacy-provider' },
+  })
+  const endpoint = s3.match[1]
+  const sdk = (direction, key, file) => timed(process.execPath, [path.join(ROOT, 'bench/lib/s3-sdk.mjs'), direction, endpoint, 'bench', key, file])
+  log(`S3: storing the ${BIG_LABEL} file`)
+  await sdk('upload', 'tor/big.bin', big)
+  const env = { ...process.env, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' }
+  const tor = await startProcess(
+    process.execPath,
+    [TOR, 'server', 'start', '--host', '127.0.0.1', '--port', '0', '--storage', 's3://bench/tor', '--s3-endpoint', endpoint, '--state-dir', path.join(work, 's3-state'), '--no-console', ...NO_LIMITS],
+    /listening on 127\.0\.0\.1:(\d+)/,
+    { env },
+  )
+  const port = String(tor.match[1])
+  for (const direction of ['download', 'upload']) {
+    const times = { tor: [], sdk: [] }
+    resetPeakRss(tor.child.pid)
+    for (let run = 0; run < RUNS; run++) {
+      log(`S3 ${direction} ${BIG_LABEL}: run ${run + 1} of ${RUNS}`)
+      for (const who of run % 2 ? ['sdk', 'tor'] : ['tor', 'sdk']) {
+        rmSync(out, { force: true })
+        rmSync(path.join(clientDir, 'Downloads', 'big.bin'), { force: true })
+        if (who === 'tor') {
+          const verb = direction === 'download' ? ['download', 'big.bin'] : ['upload', 'up.bin']
+          times.tor.push(await timed(process.execPath, [TOR, 'client', ...verb, '--port', port, '--dir', clientDir]))
+        } else {
+          times.sdk.push(await (direction === 'download' ? sdk('download', 'tor/big.bin', out) : sdk('upload', 'sdk/up.bin', big)))
+        }
+      }
+    }
+    row(`S3 ${direction} ${BIG_LABEL}`, median(times.tor), 'AWS SDK alone', median(times.sdk), 'ms', peakRssMiB(tor.child.pid), {
+      samples: { tor: times.tor, baseline: times.sdk },
+      target: '1.2x',
+    })
+  }
+  rmSync(out, { force: true })
+  await tor.stop()
+  await s3.stop()
+  rmSync(s3dir, { recursive: true, force: true })
+  rmSync(clientDir, { recursive: true, force: true })
+}
+
 // ---------------------------------------------------------------- report
 const fmt = (value, unit) => (value === null || Number.isNaN(value) ? '-' : unit === 'ms' ? (value >= 100 ? `${Math.round(value)} ms` : `${value.toFixed(2)} ms`) : `${value.toFixed(1)} ${unit}`)
 
@@ -395,10 +444,11 @@ const report = () => {
   writeFileSync(path.join(ROOT, 'bench/results', `latest${quick ? '-quick' : ''}.json`), `${JSON.stringify(result, null, 2)}\n`)
 }
 
-const only = option('--only', 'transfers,tls,concurrency,listing,roundtrips,hostile').split(',')
+const only = option('--only', 'transfers,tls,s3,concurrency,listing,roundtrips,hostile').split(',')
 try {
   if (only.includes('transfers')) await transfers()
   if (only.includes('tls')) await tlsTransfers()
+  if (only.includes('s3')) await s3Transfers()
   if (only.includes('concurrency')) await concurrency()
   if (only.includes('listing')) await bigFolder()
   if (only.includes('roundtrips')) await roundTrips()

@@ -74,7 +74,30 @@ export class TransferIncomplete extends Data.TaggedError('TransferIncomplete')<{
 
 /** Why a storage operation failed, in words that never contain a path (safe to send to a client). */
 export const storageReason = (cause: unknown): string => {
+  // An object store's answers (AWS SDK errors are named after S3's error codes).
+  switch ((cause as { name?: string } | undefined)?.name) {
+    case 'PreconditionFailed':
+    case 'ConditionalRequestConflict':
+      return 'a file with that name appeared meanwhile, and replacing it is not allowed'
+    case 'SlowDown':
+    case 'ServiceUnavailable':
+    case 'InternalError':
+    case 'TimeoutError':
+      return "the server's storage is busy or unreachable; try again later"
+    case 'NoSuchBucket':
+    case 'AccessDenied':
+    case 'InvalidAccessKeyId':
+    case 'SignatureDoesNotMatch':
+    case 'ExpiredToken':
+      return "the server's storage refused it (the operator's log says why)"
+  }
   switch ((cause as NodeJS.ErrnoException | undefined)?.code) {
+    case 'ECONNREFUSED':
+    case 'ECONNRESET':
+    case 'ETIMEDOUT':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return "the server's storage is busy or unreachable; try again later"
     case 'ENOSPC':
       return 'no space left on the server'
     case 'EDQUOT':

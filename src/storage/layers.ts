@@ -1,7 +1,7 @@
-import type * as Layer from 'effect/Layer'
+import * as Effect from 'effect/Effect'
+import * as Layer from 'effect/Layer'
 import type { StorageFailure } from '../errors.js'
 import { folderStorage } from './folder-storage.js'
-import { s3Storage } from './s3-storage.js'
 import type { StorageLocation } from './s3-location.js'
 import type { Storage } from './storage.js'
 
@@ -18,11 +18,18 @@ export interface StorageSettings {
 export const storageLayer = (location: StorageLocation, settings: StorageSettings): Layer.Layer<Storage, StorageFailure> =>
   location.kind === 'folder'
     ? folderStorage(location.dir)
-    : s3Storage({
-        bucket: location.bucket,
-        prefix: location.prefix,
-        stateDir: settings.stateDir,
-        client: settings.s3Endpoint ? { endpoint: settings.s3Endpoint } : {},
-        listTtlMs: settings.s3ListTtlMs,
-        log: settings.log,
-      })
+    : // The AWS SDK is loaded only by servers that use it.
+      Layer.unwrapEffect(
+        Effect.promise(() => import('./s3-storage.js')).pipe(
+          Effect.map(({ s3Storage }) =>
+            s3Storage({
+              bucket: location.bucket,
+              prefix: location.prefix,
+              stateDir: settings.stateDir,
+              client: settings.s3Endpoint ? { endpoint: settings.s3Endpoint } : {},
+              listTtlMs: settings.s3ListTtlMs,
+              log: settings.log,
+            }),
+          ),
+        ),
+      )

@@ -110,6 +110,24 @@ class BucketListing {
   }
 }
 
+/** The SDK's error, with what the operator can do about it. */
+const withHint = (cause: unknown, bucket: string): Error => {
+  const error = cause as { name?: string; message?: string; code?: string; $metadata?: { httpStatusCode?: number } }
+  const status = error?.$metadata?.httpStatusCode
+  const hint =
+    error?.name === 'CredentialsProviderError' || /credentials/i.test(error?.message ?? '')
+      ? 'set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE with a profile in ~/.aws/credentials'
+      : status === 404 || error?.name === 'NotFound' || error?.name === 'NoSuchBucket'
+        ? `the bucket "${bucket}" does not exist: create it first`
+        : status === 403
+          ? `the credentials may not read the bucket "${bucket}"`
+          : error?.code === 'ECONNREFUSED' || error?.code === 'ENOTFOUND'
+            ? 'is the endpoint right (--s3-endpoint or AWS_ENDPOINT_URL), and the store running?'
+            : undefined
+  const message = error?.message && error.message !== 'UnknownError' ? error.message : (error?.name ?? String(cause))
+  return Object.assign(new Error(hint ? `${message} (${hint})` : message), { name: error?.name, code: error?.code })
+}
+
 /** Makes the SDK client, with a region when none is configured anywhere (S3-compatible stores ignore it). */
 const makeClient = async (config: S3ClientConfig): Promise<S3Client> => {
   // The pinned SDK release runs on Node 20 (see STACK.md); its notice that later releases need Node 22 is for
@@ -146,7 +164,10 @@ export const makeS3Storage = (options: S3StorageOptions) =>
       Effect.tryPromise({ try: () => makeClient(options.client ?? {}), catch: failure(`configure ${location}`) }),
       (client) => Effect.sync(() => client.destroy()),
     )
-    yield* Effect.tryPromise({ try: (signal) => client.send(new HeadBucketCommand({ Bucket: bucket }), { abortSignal: signal }), catch: failure(`open ${location}`) })
+    yield* Effect.tryPromise({
+      try: (signal) => client.send(new HeadBucketCommand({ Bucket: bucket }), { abortSignal: signal }),
+      catch: (cause) => failure(`open ${location}`)(withHint(cause, bucket)),
+    })
 
     const journal = new UploadJournal(path.join(options.stateDir, 's3-uploads'))
     // Every multipart upload is written to the journal before its first part is sent.
