@@ -3,6 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises'
 import * as path from 'node:path'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { TorClient } from '../../src/actors/client-runtime.js'
+import { MemoryFiles, memoryStorage } from '../../src/storage/memory-storage.js'
 import { s3Storage } from '../../src/storage/s3-storage.js'
 import { TorProcess } from '../support/cli.js'
 import { RawClient } from '../support/raw-client.js'
@@ -121,5 +122,57 @@ describe('tor server start --storage s3://', () => {
     const ftp = TorProcess.start(['server', 'start', '--port', '0', '--storage', 'ftp://host/x', '--no-console'], cwd)
     expect(await ftp.exited).toBe(2)
     expect(ftp.stderr).toContain('use s3://bucket/prefix or a folder path')
+  })
+})
+
+describe('a Tor server on a bucket with many objects', () => {
+  it('lists every page of a bucket, and serves no key that is not a valid name', async () => {
+    const bucket = await makeBucket()
+    const stateDir = await makeTempDir('tor-state-')
+    const names = Array.from({ length: 2100 }, (_, i) => `f-${String(i).padStart(5, '0')}.txt`)
+    for (let i = 0; i < names.length; i += 50) await Promise.all(names.slice(i, i + 50).map((name) => bucket.put(`p/${name}`, 'x')))
+    await bucket.put('p/.hidden', 'secret')
+    await bucket.put('p/sub/inner.txt', 'not a name here')
+    await bucket.put('p/esc\x1b[2J.txt', 'escape')
+    await bucket.put('elsewhere.txt', 'outside the prefix')
+    const t = await startTestServer({ stateDir, storage: s3Storage({ bucket: bucket.bucket, prefix: 'p/', client: s3ClientConfig(), stateDir }) })
+    try {
+      const c = await RawClient.connect(t.server.port)
+      await c.send('show\n')
+      const rows = await c.listing()
+      expect(rows.map((row) => row.split('\t')[0])).toEqual(names)
+      for (const name of ['.hidden', 'sub/inner.txt', '../elsewhere.txt']) {
+        await c.send(`download ${name}\n`)
+        expect(await c.line()).toMatch(/^error invalid file name/)
+      }
+      c.destroy()
+    } finally {
+      await t.stop()
+      bucket.close()
+    }
+  }, 60_000)
+})
+
+describe('a Tor server on the in-memory store', () => {
+  it('serves listings, downloads and uploads the same way: sessions do not know the store', async () => {
+    const files = new MemoryFiles()
+    files.put('hello.txt', 'hello from memory')
+    const t = await startTestServer({ storage: memoryStorage({ files }) })
+    try {
+      const c = await RawClient.connect(t.server.port)
+      await c.send('show\n')
+      expect((await c.listing()).map((row) => row.split('\t').slice(0, 2).join(' '))).toEqual(['hello.txt 17'])
+      await c.send('download hello.txt\n')
+      expect([await c.line(), await c.line(), await c.line()]).toEqual(['ok', 'found', '17'])
+      expect((await c.bytes(17)).toString()).toBe('hello from memory')
+      await c.send('upload new.txt\n5\n')
+      expect([await c.line(), await c.line()]).toEqual(['ok', 'ok'])
+      await c.send('12345')
+      expect(await c.line()).toBe('end')
+      expect(files.get('new.txt')?.bytes.toString()).toBe('12345')
+      c.destroy()
+    } finally {
+      await t.stop()
+    }
   })
 })
