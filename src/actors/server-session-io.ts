@@ -130,7 +130,7 @@ export const createSessionLogic = (env: SessionEnvironment) => {
     }).pipe(Effect.scoped)
 
   const streamListing = async (connection: Connection, search: string | undefined, signal: AbortSignal, progress: (n: number) => void) => {
-    const entries = await runForActor(env.storage.list(search), signal)
+    const entries = await runForActor(env.storage.list(search, progress), signal)
     let batch: string[] = [Reply.ok]
     let bytes = 0
     let sent = 0

@@ -28,8 +28,10 @@ export interface S3StorageOptions {
   readonly client?: S3ClientConfig
   /** The server's state folder: the journal of its multipart uploads in progress lives there. */
   readonly stateDir: string
-  /** A listing older than this is fetched again before it is used (default 2 s). */
+  /** A listing older than this is fetched again (default 2 s)... */
   readonly listTtlMs?: number
+  /** ...and waited for this long, at most, when something is cached already (default 1 s). */
+  readonly listFreshWaitMs?: number
   /** Multipart part size (default 8 MiB) and parts in flight per upload (default 2). */
   readonly partBytes?: number
   readonly queueSize?: number
@@ -52,17 +54,25 @@ const isNotImplemented = (error: unknown) => {
 }
 
 /**
- * The bucket's listing under the prefix, cached. A listing older than `ttlMs` is
- * fetched again (paged ListObjectsV2, concurrent listings share one fetch), so a
- * file another server uploaded shows in every listing that starts `ttlMs` after
- * its upload completed. This server's own uploads show at once: they are applied
- * to the cache, and again on top of a fetch that was already running.
+ * The bucket's listing under the prefix, cached, and fetched (paged ListObjectsV2;
+ * concurrent listings share one fetch) when it is older than `ttlMs`:
+ * - a listing waits up to `freshWaitMs` for that fetch, so on a bucket that lists
+ *   within that time a file another server uploaded shows in every listing that
+ *   starts `ttlMs` after its upload completed;
+ * - on a bucket that takes longer (100,000 objects are 100 round trips), the
+ *   listing is answered from the cache and the fetch goes on for the next one:
+ *   the delay is then `ttlMs` plus one fetch;
+ * - with nothing cached yet, it waits, reporting the objects seen so far. The
+ *   first fetch starts when the server starts.
+ * This server's own uploads show at once: they are applied to the cache, and
+ * again on top of a fetch that was already running.
  */
 class BucketListing {
   private entries = new Map<string, FileEntry>()
   private sorted: FileEntry[] | undefined
   private fetchedAt = Number.NEGATIVE_INFINITY
   private fetching: Promise<void> | undefined
+  private readonly watchers = new Set<(seen: number) => void>()
   private readonly ownChanges: Array<{ readonly at: number; readonly entry: FileEntry }> = []
 
   constructor(
@@ -70,12 +80,28 @@ class BucketListing {
     private readonly bucket: string,
     private readonly prefix: string,
     private readonly ttlMs: number,
+    private readonly freshWaitMs: number,
   ) {}
 
-  async list(search?: string): Promise<readonly FileEntry[]> {
-    if (Date.now() - this.fetchedAt > this.ttlMs) await (this.fetching ??= this.fetch().finally(() => (this.fetching = undefined)))
+  async list(search?: string, onProgress?: (seen: number) => void): Promise<readonly FileEntry[]> {
+    if (Date.now() - this.fetchedAt > this.ttlMs) {
+      if (onProgress) this.watchers.add(onProgress)
+      try {
+        const fetched = this.refresh()
+        if (this.fetchedAt === Number.NEGATIVE_INFINITY) await fetched
+        // With a listing cached, a failed fetch is not worth failing the command: the next listing tries again.
+        else await Promise.race([fetched.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, this.freshWaitMs).unref())])
+      } finally {
+        if (onProgress) this.watchers.delete(onProgress)
+      }
+    }
     const sorted = (this.sorted ??= [...this.entries.values()].sort((a, b) => compareCodePoints(a.name, b.name)))
     return search === undefined ? sorted : sorted.filter((entry) => entry.name.includes(search))
+  }
+
+  /** Starts a fetch unless one is running; resolves when it is done. */
+  refresh(): Promise<void> {
+    return (this.fetching ??= this.fetch().finally(() => (this.fetching = undefined)))
   }
 
   uploaded(entry: FileEntry): void {
@@ -88,15 +114,18 @@ class BucketListing {
     const started = Date.now()
     const found = new Map<string, FileEntry>()
     let token: string | undefined
+    let seen = 0
     do {
       const page = await this.client.send(
         new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix, Delimiter: '/', ContinuationToken: token }),
       )
       for (const object of page.Contents ?? []) {
+        seen++
         const name = object.Key?.slice(this.prefix.length)
         if (name === undefined || !isValidName(name)) continue
         found.set(name, { name, size: object.Size ?? 0, mtimeMs: object.LastModified?.getTime() ?? 0 })
       }
+      for (const watcher of this.watchers) watcher(seen)
       token = page.IsTruncated ? page.NextContinuationToken : undefined
     } while (token)
     // Uploads this server committed while the fetch ran may be missing from its pages.
@@ -219,13 +248,16 @@ export const makeS3Storage = (options: S3StorageOptions) =>
       if (aborted > 0) log(`aborted ${aborted} multipart upload(s) abandoned for more than a day`)
     })
 
-    const listing = new BucketListing(client, bucket, prefix, options.listTtlMs ?? 2000)
+    const listTtlMs = options.listTtlMs ?? 2000
+    const listing = new BucketListing(client, bucket, prefix, listTtlMs, options.listFreshWaitMs ?? 1000)
+    // The first listing is fetched while the server starts, so the first client rarely waits for it.
+    listing.refresh().catch((error: unknown) => log(`could not list ${location} yet: ${(error as Error).message}`))
     const keyOf = (name: string) => `${prefix}${name}`
 
     const service: StorageService = {
       location,
-      staleness: options.listTtlMs ?? 2000,
-      list: (search) => Effect.tryPromise({ try: () => listing.list(search), catch: failure(`list ${location}`) }),
+      staleness: listTtlMs,
+      list: (search, onProgress) => Effect.tryPromise({ try: () => listing.list(search, onProgress), catch: failure(`list ${location}`) }),
       openForReading: (name) =>
         Effect.gen(function* () {
           if (!isValidName(name)) return yield* Effect.fail(new FileNotFound({ name }))

@@ -30,10 +30,13 @@ export interface UploadTarget {
  * - Names are the protocol's valid names (`isValidName`), mapped 1:1 to what the
  *   store holds; anything stored under a name that is not valid is never listed,
  *   opened or counted as a file.
- * - `list(search)`: the stored files whose name contains `search`, sorted by code
- *   point. An upload committed through this service is in the next listing; a
- *   change made by someone else (another server, a person in the folder) is in
- *   every listing that starts `staleness` milliseconds after it or later.
+ * - `list(search, onProgress)`: the stored files whose name contains `search`,
+ *   sorted by code point. An upload committed through this service is in the next
+ *   listing; a change made by someone else (another server, a person in the folder)
+ *   is in every listing that starts `staleness` milliseconds after it or later
+ *   (S3: for a bucket that lists within a second; a larger one may take one more
+ *   listing's time). A listing that has to wait for the store calls `onProgress`
+ *   as it goes (objects seen so far), so a long wait is not taken for a stall.
  * - `openForReading(name)`: in the caller's scope (closing it releases the file);
  *   FileNotFound when no stored file has that name. The size is the opened version's.
  * - `createUpload(name, size, {replace})`: in the caller's scope. Nothing is
@@ -53,7 +56,7 @@ export interface StorageService {
   readonly location: string
   /** How late, at most, a change made by someone else shows in a listing (0: at once). */
   readonly staleness: number
-  readonly list: (search?: string) => Effect.Effect<readonly FileEntry[], StorageFailure>
+  readonly list: (search?: string, onProgress?: (seen: number) => void) => Effect.Effect<readonly FileEntry[], StorageFailure>
   readonly openForReading: (name: string) => Effect.Effect<OpenedFile, FileNotFound | StorageFailure, Scope.Scope>
   readonly createUpload: (
     name: string,
