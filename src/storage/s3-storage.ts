@@ -1,23 +1,19 @@
 import * as path from 'node:path'
 import { PassThrough, type Readable } from 'node:stream'
 import {
-  AbortMultipartUploadCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
-  ListMultipartUploadsCommand,
-  ListObjectsV2Command,
   S3Client,
-  type CreateMultipartUploadCommandOutput,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
 import * as Effect from 'effect/Effect'
 import * as Layer from 'effect/Layer'
 import { FileNotFound, StorageFailure } from '../errors.js'
-import { isValidName, type FileEntry } from '../protocol/index.js'
-import { compareCodePoints } from './catalog.js'
-import { UploadJournal } from './s3-journal.js'
+import { isValidName } from '../protocol/index.js'
+import { BucketListing } from './s3-listing.js'
+import { abortMultipartUpload, cleanUpUnfinishedUploads, journalMultipartUploads, UploadJournal, type JournaledUpload } from './s3-multipart.js'
 import { Storage, type StorageService } from './storage.js'
 
 export interface S3StorageOptions {
@@ -47,96 +43,6 @@ const failure = (operation: string) => (cause: unknown) => new StorageFailure({ 
 const isNotFound = (error: unknown) => {
   const e = error as { name?: string; $metadata?: { httpStatusCode?: number } }
   return e?.name === 'NoSuchKey' || e?.name === 'NotFound' || e?.$metadata?.httpStatusCode === 404
-}
-const isNotImplemented = (error: unknown) => {
-  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } }
-  return e?.name === 'NotImplemented' || e?.$metadata?.httpStatusCode === 501 || e?.$metadata?.httpStatusCode === 405
-}
-
-/**
- * The bucket's listing under the prefix, cached, and fetched (paged ListObjectsV2;
- * concurrent listings share one fetch) when it is older than `ttlMs`:
- * - a listing waits up to `freshWaitMs` for that fetch, so on a bucket that lists
- *   within that time a file another server uploaded shows in every listing that
- *   starts `ttlMs` after its upload completed;
- * - on a bucket that takes longer (100,000 objects are 100 round trips), the
- *   listing is answered from the cache and the fetch goes on for the next one:
- *   the delay is then `ttlMs` plus one fetch;
- * - with nothing cached yet, it waits, reporting the objects seen so far. The
- *   first fetch starts when the server starts.
- * This server's own uploads show at once: they are applied to the cache, and
- * again on top of a fetch that was already running.
- */
-class BucketListing {
-  private entries = new Map<string, FileEntry>()
-  private sorted: FileEntry[] | undefined
-  private fetchedAt = Number.NEGATIVE_INFINITY
-  private fetching: Promise<void> | undefined
-  private readonly watchers = new Set<(seen: number) => void>()
-  private readonly ownChanges: Array<{ readonly at: number; readonly entry: FileEntry }> = []
-
-  constructor(
-    private readonly client: S3Client,
-    private readonly bucket: string,
-    private readonly prefix: string,
-    private readonly ttlMs: number,
-    private readonly freshWaitMs: number,
-  ) {}
-
-  async list(search?: string, onProgress?: (seen: number) => void): Promise<readonly FileEntry[]> {
-    if (Date.now() - this.fetchedAt > this.ttlMs) {
-      if (onProgress) this.watchers.add(onProgress)
-      try {
-        const fetched = this.refresh()
-        if (this.fetchedAt === Number.NEGATIVE_INFINITY) await fetched
-        // With a listing cached, a failed fetch is not worth failing the command: the next listing tries again.
-        else await Promise.race([fetched.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, this.freshWaitMs).unref())])
-      } finally {
-        if (onProgress) this.watchers.delete(onProgress)
-      }
-    }
-    const sorted = (this.sorted ??= [...this.entries.values()].sort((a, b) => compareCodePoints(a.name, b.name)))
-    return search === undefined ? sorted : sorted.filter((entry) => entry.name.includes(search))
-  }
-
-  /** Starts a fetch unless one is running; resolves when it is done. */
-  refresh(): Promise<void> {
-    return (this.fetching ??= this.fetch().finally(() => (this.fetching = undefined)))
-  }
-
-  uploaded(entry: FileEntry): void {
-    this.ownChanges.push({ at: Date.now(), entry })
-    this.entries.set(entry.name, entry)
-    this.sorted = undefined
-  }
-
-  private async fetch(): Promise<void> {
-    const started = Date.now()
-    const found = new Map<string, FileEntry>()
-    let token: string | undefined
-    let seen = 0
-    do {
-      const page = await this.client.send(
-        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix, Delimiter: '/', ContinuationToken: token }),
-      )
-      for (const object of page.Contents ?? []) {
-        seen++
-        const name = object.Key?.slice(this.prefix.length)
-        if (name === undefined || !isValidName(name)) continue
-        found.set(name, { name, size: object.Size ?? 0, mtimeMs: object.LastModified?.getTime() ?? 0 })
-      }
-      for (const watcher of this.watchers) watcher(seen)
-      token = page.IsTruncated ? page.NextContinuationToken : undefined
-    } while (token)
-    // Uploads this server committed while the fetch ran may be missing from its pages.
-    const recent = this.ownChanges.filter((change) => change.at >= started)
-    for (const { entry } of recent) found.set(entry.name, entry)
-    this.ownChanges.length = 0
-    this.ownChanges.push(...recent)
-    this.entries = found
-    this.sorted = undefined
-    this.fetchedAt = started
-  }
 }
 
 /** The SDK's error, with what the operator can do about it. */
@@ -199,54 +105,9 @@ export const makeS3Storage = (options: S3StorageOptions) =>
     })
 
     const journal = new UploadJournal(path.join(options.stateDir, 's3-uploads'))
-    // Every multipart upload is written to the journal before its first part is sent.
-    client.middlewareStack.add(
-      (next, context) => async (args) => {
-        const result = await next(args)
-        if (context.commandName === 'CreateMultipartUploadCommand') {
-          const output = result.output as CreateMultipartUploadCommandOutput
-          const input = args.input as { Bucket: string; Key: string }
-          if (output.UploadId) await journal.add({ bucket: input.Bucket, key: input.Key, uploadId: output.UploadId })
-        }
-        return result
-      },
-      { step: 'initialize', name: 'torUploadJournal' },
-    )
-    const abort = (upload: { readonly bucket: string; readonly key: string; readonly uploadId: string }) =>
-      client
-        .send(new AbortMultipartUploadCommand({ Bucket: upload.bucket, Key: upload.key, UploadId: upload.uploadId }))
-        .catch((error: unknown) => (error as { name?: string }).name === 'NoSuchUpload' ? undefined : Promise.reject(error))
-        .then(() => journal.remove(upload.uploadId))
-
-    yield* Effect.promise(async () => {
-      const leftovers = await journal.leftovers()
-      let aborted = 0
-      for (const upload of leftovers) {
-        await abort(upload).then(
-          () => aborted++,
-          (error: unknown) => log(`could not abort an unfinished upload of ${upload.key}: ${(error as Error).message}`),
-        )
-      }
-      if (aborted > 0) log(`aborted ${aborted} multipart upload(s) left unfinished by this server's previous run`)
-      aborted = 0
-      const cutoff = Date.now() - (options.abandonAfterMs ?? 24 * 3600_000)
-      try {
-        let keyMarker: string | undefined
-        let uploadIdMarker: string | undefined
-        do {
-          const page = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }))
-          for (const upload of page.Uploads ?? []) {
-            if (!upload.Key || !upload.UploadId || (upload.Initiated?.getTime() ?? Date.now()) >= cutoff) continue
-            await abort({ bucket, key: upload.Key, uploadId: upload.UploadId }).then(() => aborted++, () => undefined)
-          }
-          keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined
-          uploadIdMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined
-        } while (keyMarker)
-      } catch (error) {
-        if (!isNotImplemented(error)) log(`could not list unfinished multipart uploads: ${(error as Error).message}`)
-      }
-      if (aborted > 0) log(`aborted ${aborted} multipart upload(s) abandoned for more than a day`)
-    })
+    journalMultipartUploads(client, journal)
+    const abort = (upload: JournaledUpload) => abortMultipartUpload(client, journal, upload)
+    yield* Effect.promise(() => cleanUpUnfinishedUploads(client, journal, { bucket, prefix, abandonAfterMs: options.abandonAfterMs ?? 24 * 3600_000, log }))
 
     const listTtlMs = options.listTtlMs ?? 2000
     const listing = new BucketListing(client, bucket, prefix, listTtlMs, options.listFreshWaitMs ?? 1000)

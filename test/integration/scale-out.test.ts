@@ -1,6 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { readFile, writeFile } from 'node:fs/promises'
 import * as path from 'node:path'
+import { CreateMultipartUploadCommand } from '@aws-sdk/client-s3'
+import * as Effect from 'effect/Effect'
+import * as Exit from 'effect/Exit'
+import * as Layer from 'effect/Layer'
+import * as Scope from 'effect/Scope'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { TorClient } from '../../src/actors/client-runtime.js'
 import { MemoryFiles, memoryStorage } from '../../src/storage/memory-storage.js'
@@ -174,5 +179,27 @@ describe('a Tor server on the in-memory store', () => {
     } finally {
       await t.stop()
     }
+  })
+})
+
+describe('cleaning up multipart uploads at start', () => {
+  it("leaves another server's upload in progress alone, and aborts one abandoned for longer than the limit", async () => {
+    const bucket = await makeBucket()
+    const { UploadId } = await bucket.client.send(new CreateMultipartUploadCommand({ Bucket: bucket.bucket, Key: 'p/theirs.bin' }))
+    const start = async (abandonAfterMs?: number) => {
+      const stateDir = await makeTempDir('tor-state-')
+      const logs: string[] = []
+      const scope = Effect.runSync(Scope.make())
+      const layer = s3Storage({ bucket: bucket.bucket, prefix: 'p/', client: s3ClientConfig(), stateDir, abandonAfterMs, log: (l) => logs.push(l) })
+      await Effect.runPromise(Scope.extend(Layer.build(layer), scope))
+      await Effect.runPromise(Scope.close(scope, Exit.void))
+      return logs
+    }
+    expect(await start()).toEqual([])
+    expect(await bucket.unfinishedUploads()).toEqual(['p/theirs.bin'])
+    expect(await start(0)).toEqual(['aborted 1 multipart upload(s) abandoned for more than 0 s'])
+    expect(await bucket.unfinishedUploads()).toEqual([])
+    expect(UploadId).toBeDefined()
+    bucket.close()
   })
 })
