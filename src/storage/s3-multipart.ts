@@ -23,6 +23,39 @@ export interface JournaledUpload {
 export class UploadJournal {
   constructor(readonly dir: string) {}
 
+  /**
+   * Claims the journal for this process until `release`: a second server on the same
+   * state folder would take the first one's uploads in progress for leftovers.
+   * A claim whose process is gone is taken over. Fails with a reason in words.
+   */
+  async claim(): Promise<{ readonly release: () => Promise<void> } | { readonly problem: string }> {
+    await fs.mkdir(this.dir, { recursive: true, mode: 0o700 })
+    const lock = path.join(this.dir, 'server.pid')
+    // A pid file with this process's own pid is another server in this process, or a leftover of a dead
+    // process that had the same pid (pid 1 in a container): the set tells which.
+    if (claimedHere.has(lock)) return { problem: `another Tor server in this process uses the state folder ${path.dirname(this.dir)}: give each server its own --state-dir` }
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        await fs.writeFile(lock, String(process.pid), { flag: 'wx', mode: 0o600 })
+        claimedHere.add(lock)
+        return {
+          release: async () => {
+            claimedHere.delete(lock)
+            await fs.rm(lock, { force: true })
+          },
+        }
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+        const pid = Number(await fs.readFile(lock, 'utf8').catch(() => ''))
+        if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
+          return { problem: `another Tor server (pid ${pid}) uses the state folder ${path.dirname(this.dir)}: give each server its own --state-dir` }
+        }
+        await fs.rm(lock, { force: true })
+      }
+    }
+    return { problem: `could not claim the state folder ${path.dirname(this.dir)}` }
+  }
+
   private fileOf(uploadId: string): string {
     return path.join(this.dir, `${createHash('sha256').update(uploadId).digest('hex').slice(0, 32)}.json`)
   }
@@ -51,6 +84,17 @@ export class UploadJournal {
       }
     }
     return found
+  }
+}
+
+const claimedHere = new Set<string>()
+
+const isAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
 }
 

@@ -105,6 +105,11 @@ export const makeS3Storage = (options: S3StorageOptions) =>
     })
 
     const journal = new UploadJournal(path.join(options.stateDir, 's3-uploads'))
+    const claim = yield* Effect.acquireRelease(
+      Effect.tryPromise({ try: () => journal.claim(), catch: failure(`claim ${options.stateDir}`) }),
+      (claim) => ('release' in claim ? Effect.promise(() => claim.release()) : Effect.void),
+    )
+    if ('problem' in claim) return yield* Effect.fail(failure(`open ${location}`)(new Error(claim.problem)))
     journalMultipartUploads(client, journal)
     const abort = (upload: JournaledUpload) => abortMultipartUpload(client, journal, upload)
     yield* Effect.promise(() => cleanUpUnfinishedUploads(client, journal, { bucket, prefix, abandonAfterMs: options.abandonAfterMs ?? 24 * 3600_000, log }))

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { readFile, writeFile } from 'node:fs/promises'
 import * as path from 'node:path'
 import { CreateMultipartUploadCommand } from '@aws-sdk/client-s3'
+import * as Cause from 'effect/Cause'
 import * as Effect from 'effect/Effect'
 import * as Exit from 'effect/Exit'
 import * as Layer from 'effect/Layer'
@@ -200,6 +201,26 @@ describe('cleaning up multipart uploads at start', () => {
     expect(await start(0)).toEqual(['aborted 1 multipart upload(s) abandoned for more than 0 s'])
     expect(await bucket.unfinishedUploads()).toEqual([])
     expect(UploadId).toBeDefined()
+    bucket.close()
+  })
+})
+
+describe('one state folder per server', () => {
+  it('refuses a second server on the state folder of a running one, which would abort its uploads', async () => {
+    const bucket = await makeBucket()
+    const stateDir = await makeTempDir('tor-state-')
+    const layer = s3Storage({ bucket: bucket.bucket, prefix: 'p/', client: s3ClientConfig(), stateDir })
+    const first = Effect.runSync(Scope.make())
+    await Effect.runPromise(Scope.extend(Layer.build(layer), first))
+    const second = Effect.runSync(Scope.make())
+    const exit = await Effect.runPromiseExit(Scope.extend(Layer.build(layer), second))
+    expect(Exit.isFailure(exit) && (Cause.squash(exit.cause) as Error).message).toContain('give each server its own --state-dir')
+    await Effect.runPromise(Scope.close(second, Exit.void))
+    await Effect.runPromise(Scope.close(first, Exit.void))
+    // Released on stop: the next start on that folder is fine.
+    const third = Effect.runSync(Scope.make())
+    await Effect.runPromise(Scope.extend(Layer.build(layer), third))
+    await Effect.runPromise(Scope.close(third, Exit.void))
     bucket.close()
   })
 })
