@@ -1,10 +1,9 @@
 import type { Socket } from 'node:net'
-import type { Writable } from 'node:stream'
+import type { Readable, Writable } from 'node:stream'
 import { PeerClosed } from '../errors.js'
 import type { LineResult } from '../machines/session-rules.js'
 import { LineReader } from './line-reader.js'
 import { chunkBytesFor } from '../storage/chunks.js'
-import type { OpenedFile } from '../storage/storage.js'
 import { sendFromFd } from './send-from-fd.js'
 import { sendFromStream } from './send-from-stream.js'
 
@@ -120,11 +119,19 @@ export class Connection {
     })
   }
 
-  /** Sends exactly `file.size` bytes of an opened stored file to the client, without ending the connection. */
-  sendPayload(file: OpenedFile, signal?: AbortSignal, onBytes?: (sent: number) => void): Promise<void> {
-    return file.kind === 'descriptor'
-      ? sendFromFd(this.socket, file.fd, file.size, { chunkBytes: chunkBytesFor(file.size), signal, onBytes })
-      : sendFromStream(this.socket, file.stream, file.size, { signal, onBytes })
+  /**
+   * Sends exactly `length` payload bytes to the client, without ending the connection:
+   * from an open descriptor at `start` (positional reads), or all of a stream.
+   */
+  sendPayload(
+    source: { readonly fd: number; readonly start: number } | { readonly stream: Readable },
+    length: number,
+    signal?: AbortSignal,
+    onBytes?: (sent: number) => void,
+  ): Promise<void> {
+    return 'fd' in source
+      ? sendFromFd(this.socket, source.fd, length, { chunkBytes: chunkBytesFor(length), start: source.start, signal, onBytes })
+      : sendFromStream(this.socket, source.stream, length, { signal, onBytes })
   }
 
   /** Writes reply lines. Callers that may write a lot use `writeAndDrain`; reads wait for the buffer to drain. */

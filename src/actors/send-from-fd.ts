@@ -3,7 +3,8 @@ import type { Socket } from 'node:net'
 import { PeerClosed, StorageFailure, TransferIncomplete } from '../errors.js'
 
 /**
- * Sends exactly `size` bytes of the open file `fd` to `socket` without ending it.
+ * Sends exactly `size` bytes of the open file `fd`, from byte `start` (default 0),
+ * to `socket` without ending it.
  *
  * Two buffers are allocated once and reused: the next read overlaps the socket
  * write of the previous chunk, and a buffer is read into again only after the
@@ -17,7 +18,7 @@ export const sendFromFd = (
   socket: Socket,
   fd: number,
   size: number,
-  options: { readonly chunkBytes: number; readonly signal?: AbortSignal; readonly onBytes?: (sent: number) => void },
+  options: { readonly chunkBytes: number; readonly start?: number; readonly signal?: AbortSignal; readonly onBytes?: (sent: number) => void },
 ): Promise<void> =>
   new Promise<void>((resolve, reject) => {
     if (size === 0) return resolve()
@@ -52,7 +53,7 @@ export const sendFromFd = (
       const want = Math.min(length, size - position)
       const at = position
       position += want
-      read(fd, buffers[i], 0, want, at, (error, n) => {
+      read(fd, buffers[i], 0, want, (options.start ?? 0) + at, (error, n) => {
         if (settled) return
         if (error) return fail(new StorageFailure({ operation: 'read the file', cause: error }))
         if (n !== want) return fail(new TransferIncomplete({ expected: size, received: at + n }))

@@ -81,12 +81,14 @@ export const createSessionLogic = (env: SessionEnvironment) => {
   const progressOf = (system: ActorSystem<any>, clientId: string) =>
     throttled(env.progressIntervalMs, (bytes) => system.get(clientId)?.send({ type: 'io.progress', bytes }))
 
-  const openDownload = (port: SessionPort, name: string) =>
+  const openDownload = (port: SessionPort, name: string, hash: boolean) =>
     Effect.gen(function* () {
       const scope = yield* Scope.make()
       const file = yield* env.storage.openForReading(name).pipe(Scope.extend(scope), Effect.onError(() => Scope.close(scope, Exit.void)))
+      // The hash of exactly the opened version (a verified download, `get`).
+      const sha256 = hash ? yield* env.storage.sha256(file).pipe(Effect.onError(() => Scope.close(scope, Exit.void))) : undefined
       yield* port.stage({ kind: 'download', file, scope })
-      return { found: true as const, size: file.size }
+      return { found: true as const, size: file.size, ...(sha256 ? { sha256 } : {}) }
     }).pipe(Effect.catchTag('FileNotFound', () => Effect.succeed({ found: false as const })))
 
   const prepareUpload = (port: SessionPort, transfer: Transfer) =>
@@ -105,13 +107,17 @@ export const createSessionLogic = (env: SessionEnvironment) => {
       if (!staged) return yield* Effect.die(new Error('sendFile without an opened download'))
       yield* Effect.addFinalizer(() => Scope.close(staged.scope, Exit.void))
       const started = Date.now()
-      if (transfer.size === 0) return { bytes: 0, durationMs: 0 }
-      // The descriptor belongs to the staged scope, closed by the finalizer above.
+      const start = transfer.offset ?? 0
+      const length = transfer.size - start
+      if (length === 0) return { bytes: 0, durationMs: 0 }
+      const file = staged.file
+      // A descriptor belongs to the staged scope (closed by the finalizer above); a stream to this effect's scope.
+      const source = file.kind === 'descriptor' ? { fd: file.fd, start } : { stream: yield* file.open(start) }
       yield* Effect.tryPromise({
-        try: () => port.connection.sendPayload(staged.file, signal, progress),
+        try: () => port.connection.sendPayload(source, length, signal, progress),
         catch: (cause) => (isTorError(cause) ? cause : new StorageFailure({ operation: `send ${transfer.name}`, cause })),
       })
-      return { bytes: transfer.size, durationMs: Date.now() - started }
+      return { bytes: length, durationMs: Date.now() - started }
     }).pipe(Effect.scoped)
 
   const receiveUpload = (port: SessionPort, transfer: Transfer, progress: (n: number) => void) =>
@@ -157,7 +163,7 @@ export const createSessionLogic = (env: SessionEnvironment) => {
       streamListing: fromPromise(({ input, signal, system }) =>
         streamListing(portOf(input).connection, input.search, signal, progressOf(system, input.clientId)),
       ),
-      openDownload: fromPromise(({ input, signal }) => runForActor(openDownload(portOf(input), input.name), signal)),
+      openDownload: fromPromise(({ input, signal }) => runForActor(openDownload(portOf(input), input.name, input.hash), signal)),
       prepareUpload: fromPromise(({ input, signal }) => runForActor(prepareUpload(portOf(input), input), signal)),
       verifyLogin: fromPromise(({ input, signal }) => runForActor(verifyLogin(env.stateDir, input.account, input.token), signal)),
       statTarget: fromPromise(({ input, signal }) => runForActor(env.storage.nameTaken(input.name).pipe(Effect.map((exists) => ({ exists }))), signal)),

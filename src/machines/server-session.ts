@@ -1,13 +1,14 @@
 import { assign, fromPromise, setup } from 'xstate'
 import type { Permission } from '../accounts/permissions.js'
 import { publicReason } from '../errors.js'
-import { Reply, encodeSize, errorReply } from '../protocol/index.js'
+import { Reply, encodeSize, encodeVerifiedSize, errorReply } from '../protocol/index.js'
 import {
   ClosingReply,
   LOGGED_REFUSALS,
   LoginReply,
   decideCommand,
   decideUploadSize,
+  resumeFrom,
   type CommandDecision,
   type LineResult,
   type SessionLimits,
@@ -44,6 +45,10 @@ export interface Transfer {
   readonly size: number
   /** An upload may replace an existing file (the overwrite permission); without it the name must still be free at commit. */
   readonly replace?: boolean
+  /** A download's first byte (a resumed verified download); 0 or absent: the whole file. */
+  readonly offset?: number
+  /** The file's SHA-256, when the client asked for a verified download. */
+  readonly sha256?: string
 }
 
 export interface SessionContext extends SessionInput {
@@ -68,7 +73,7 @@ export interface SessionContext extends SessionInput {
   readonly failedLogins: number
 }
 
-export type DownloadLookup = { readonly found: true; readonly size: number } | { readonly found: false }
+export type DownloadLookup = { readonly found: true; readonly size: number; readonly sha256?: string } | { readonly found: false }
 
 export interface TransferReport {
   readonly bytes: number
@@ -122,6 +127,19 @@ const uploadOf = (context: SessionContext): Transfer => ({
 /** The `error <reason>` reply for a failed actor: never a server path. */
 const failureReply = ({ event }: { event: { error: unknown } }) => ({ lines: [errorReply(failureOf(event.error).publicReason)] })
 
+type FoundFile = Extract<DownloadLookup, { found: true }>
+/** The `get` part of a download decision: an offset and the hash the client has the beginning of. */
+const verifiedOf = (context: SessionContext) => (decision(context) as Extract<CommandDecision, { next: 'download' }>).verified
+/** The download decided on, once the file is open: a `get` resumes where resumeFrom says. */
+const downloadOf = (context: SessionContext, file: FoundFile): Transfer => {
+  const verified = verifiedOf(context)
+  const sha256 = verified && file.sha256
+  return { direction: 'download', name: nameOf(context), size: file.size, ...(sha256 ? { sha256, offset: resumeFrom(verified, { size: file.size, sha256 }) } : {}) }
+}
+/** `<size>` after download, `<size> <sha256> <from>` after get. */
+const downloadSizeLine = (transfer: Transfer): string =>
+  transfer.sha256 ? encodeVerifiedSize({ size: transfer.size, sha256: transfer.sha256, from: transfer.offset ?? 0 }) : encodeSize(transfer.size)
+
 /** A command was accepted: refused lines before it are summarized in the log, and the count starts again. */
 const commandAccepted = [{ type: 'log' as const, params: ({ context }: { context: SessionContext }) => refusalSummary(context) }, 'resetRefusals' as const]
 
@@ -170,7 +188,7 @@ export const serverSessionMachine = setup({
   actors: {
     readLine: fromPromise<LineResult, SessionRef>(notProvided('readLine')),
     streamListing: fromPromise<{ count: number }, SessionRef & { search: string | undefined }>(notProvided('streamListing')),
-    openDownload: fromPromise<DownloadLookup, SessionRef & { name: string }>(notProvided('openDownload')),
+    openDownload: fromPromise<DownloadLookup, SessionRef & { name: string; hash: boolean }>(notProvided('openDownload')),
     prepareUpload: fromPromise<void, SessionRef & Transfer>(notProvided('prepareUpload')),
     verifyLogin: fromPromise<readonly Permission[] | undefined, SessionRef & { account: string; token: string }>(notProvided('verifyLogin')),
     statTarget: fromPromise<{ exists: boolean }, SessionRef & { name: string }>(notProvided('statTarget')),
@@ -323,25 +341,19 @@ export const serverSessionMachine = setup({
       ...stallWatch({ replyOnStall: false }),
     },
     sendingSize: {
-      description: 'Opening the file to download, then answering ok, found and its size, or ok and Not found file.',
+      description:
+        'Opening the file to download (and, for get, knowing its SHA-256), then answering ok, found and its size line, or ok and Not found file. A get whose offset and hash match resumes there.',
       invoke: {
         id: 'openDownload',
         src: 'openDownload',
-        input: ({ context }) => ({ ...ref({ context }), name: nameOf(context) }),
+        input: ({ context }) => ({ ...ref({ context }), name: nameOf(context), hash: verifiedOf(context) !== undefined }),
         onDone: [
           {
             guard: { type: 'fileFound', params: ({ event }) => event.output },
             target: 'transferring.sendingFile',
             actions: [
-              {
-                type: 'startTransfer',
-                params: ({ context, event }) => ({
-                  direction: 'download' as const,
-                  name: nameOf(context),
-                  size: (event.output as { size: number }).size,
-                }),
-              },
-              { type: 'reply', params: ({ event }) => ({ lines: [Reply.ok, Reply.found, encodeSize((event.output as { size: number }).size)] }) },
+              { type: 'startTransfer', params: ({ context, event }) => downloadOf(context, event.output as FoundFile) },
+              { type: 'reply', params: ({ context }) => ({ lines: [Reply.ok, Reply.found, downloadSizeLine(context.transfer!)] }) },
             ],
           },
           {

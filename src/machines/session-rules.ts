@@ -41,7 +41,7 @@ export const LOGGED_REFUSALS = 3
  */
 export type CommandDecision =
   | { readonly next: 'list'; readonly search?: string }
-  | { readonly next: 'download'; readonly name: string }
+  | { readonly next: 'download'; readonly name: string; readonly verified?: { readonly offset: number; readonly expected: string | undefined } }
   | { readonly next: 'upload'; readonly name: string }
   | { readonly next: 'auth'; readonly account: string; readonly token: string }
   | { readonly next: 'exit' }
@@ -83,12 +83,14 @@ const decideSyntax = (line: LineResult): CommandDecision => {
     case 'search':
       return { next: 'list', search: command.text }
     case 'download':
+    case 'get':
     case 'upload': {
       const name = normalizeName(command.name)
       const problem = nameProblem(name)
       if (problem !== undefined) {
         return { next: 'refuse', command: line.text, reply: errorReply('invalid file name'), reason: `invalid file name (${problem})` }
       }
+      if (command.verb === 'get') return { next: 'download', name, verified: { offset: command.offset, expected: command.expected } }
       return { next: command.verb, name }
     }
     case 'auth':
@@ -99,6 +101,14 @@ const decideSyntax = (line: LineResult): CommandDecision => {
       return { next: 'refuse', command: redactLine(line.text), reply: Reply.unknownCommand, reason: 'unknown command' }
   }
 }
+
+/**
+ * Where a verified download starts: at the offset the client asked for only when
+ * the file is still the one it has the beginning of (same SHA-256) and the offset
+ * lies within it; otherwise at 0, the whole file again.
+ */
+export const resumeFrom = (asked: { readonly offset: number; readonly expected: string | undefined }, file: { readonly size: number; readonly sha256: string }): number =>
+  asked.expected === file.sha256 && asked.offset <= file.size ? asked.offset : 0
 
 export const LoginReply = {
   failed: errorReply('authentication failed'),

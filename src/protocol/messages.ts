@@ -8,6 +8,8 @@ import { FileTooLarge, InvalidSize, ProtocolViolation } from '../errors.js'
  *     show\n
  *     search <text>\n            <text> is the rest of the line, spaces included
  *     download <name>\n
+ *     get <offset> <sha256 or -> <name>\n   a verified download, resumed at <offset> if the file's
+ *                                          SHA-256 is still the one given
  *     upload <name>\n
  *     auth <account> <token>\n      neither contains a space
  *     exit\n
@@ -31,6 +33,7 @@ export type Command =
   | { readonly verb: 'show' }
   | { readonly verb: 'search'; readonly text: string }
   | { readonly verb: 'download'; readonly name: string }
+  | { readonly verb: 'get'; readonly offset: number; readonly expected: string | undefined; readonly name: string }
   | { readonly verb: 'upload'; readonly name: string }
   | { readonly verb: 'auth'; readonly account: string; readonly token: string }
   | { readonly verb: 'exit' }
@@ -56,6 +59,14 @@ export const parseCommand = (line: string): ParsedCommand => {
     case 'download':
     case 'upload':
       return arg ? { verb, name: arg } : { verb: 'unknown', line }
+    case 'get': {
+      // get <offset> <sha256 or -> <name>: the name is the rest of the line.
+      const match = /^([0-9]{1,16}) ([0-9a-f]{64}|-) (.+)$/s.exec(arg ?? '')
+      const offset = match ? Number(match[1]) : Number.NaN
+      return match && Number.isSafeInteger(offset)
+        ? { verb, offset, expected: match[2] === '-' ? undefined : match[2], name: match[3]! }
+        : { verb: 'unknown', line }
+    }
     case 'auth': {
       const [account, token, ...rest] = (arg ?? '').split(' ')
       return account && token && rest.length === 0 ? { verb, account, token } : { verb: 'unknown', line }
@@ -75,6 +86,8 @@ export const encodeCommand = (command: Command): string => {
     case 'download':
     case 'upload':
       return `${command.verb} ${command.name}`
+    case 'get':
+      return `get ${command.offset} ${command.expected ?? '-'} ${command.name}`
     case 'auth':
       return `auth ${command.account} ${command.token}`
   }
@@ -119,6 +132,32 @@ export const decodeListingRow = (line: string): FileEntry | ProtocolViolation =>
  * Number.MAX_SAFE_INTEGER or `limit` are refused.
  */
 export const encodeSize = (size: number): string => String(size)
+
+/**
+ * The size line of a verified download (`get`), before the raw bytes:
+ *
+ *     <size> <sha256 of the whole file, 64 hex> <from>\n    e.g. 11 5f2b...e1 0\n
+ *
+ * `from` is where the bytes start: the offset asked for when the file's SHA-256 is
+ * the one the client gave (a resume), else 0 (the whole file). `size - from` bytes follow.
+ */
+export interface VerifiedSize {
+  readonly size: number
+  readonly sha256: string
+  readonly from: number
+}
+
+export const encodeVerifiedSize = (v: VerifiedSize): string => `${v.size} ${v.sha256} ${v.from}`
+
+export const parseVerifiedSize = (text: string): VerifiedSize | ProtocolViolation => {
+  const match = /^([0-9]{1,16}) ([0-9a-f]{64}) ([0-9]{1,16})$/.exec(text)
+  const size = match ? Number(match[1]) : Number.NaN
+  const from = match ? Number(match[3]) : Number.NaN
+  if (!match || !Number.isSafeInteger(size) || !Number.isSafeInteger(from) || from > size) {
+    return new ProtocolViolation({ detail: `bad size line from server: ${JSON.stringify(text)}` })
+  }
+  return { size, sha256: match[2]!, from }
+}
 
 export const parseSize = (text: string, limit = Number.MAX_SAFE_INTEGER): number | InvalidSize | FileTooLarge => {
   if (!/^[0-9]{1,20}$/.test(text)) return new InvalidSize({ text })

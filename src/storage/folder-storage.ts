@@ -3,6 +3,7 @@ import * as Layer from 'effect/Layer'
 import { NoSpace, StorageFailure } from '../errors.js'
 import { FolderCatalog } from './catalog.js'
 import { chunkBytesFor } from './chunks.js'
+import { HashCache } from './hashes.js'
 import { createUploadTarget, freeBytes, nameTaken, openForReading, openServedFolder } from './folder.js'
 import { Storage, type StorageService } from './storage.js'
 
@@ -19,6 +20,7 @@ export const makeFolderStorage = (dir: string) =>
       Effect.sync(() => new FolderCatalog(folder)),
       (catalog) => Effect.sync(() => catalog.close()),
     )
+    const hashes = new HashCache()
     const service: StorageService = {
       location: folder.root,
       staleness: 0,
@@ -33,6 +35,7 @@ export const makeFolderStorage = (dir: string) =>
           return { sink: target.sink, commit: target.commit.pipe(Effect.tap(() => catalog.changed(name))) }
         }),
       nameTaken: (name) => nameTaken(folder, name),
+      sha256: (file) => hashes.of(file),
     }
     return service
   })

@@ -124,7 +124,9 @@ export const openForReading = (
     if (!stats.isFile()) return yield* Effect.fail(new FileNotFound({ name }))
     const opened = yield* Effect.promise(() => pathOfFd(fd))
     if (opened !== undefined && !isServedPath(folder.root, opened)) return yield* Effect.fail(new FileNotFound({ name }))
-    return { kind: 'descriptor' as const, fd, size: stats.size, mtimeMs: stats.mtimeMs }
+    // Any change to the content changes the ctime (and a replacement the inode): a new version.
+    const version = `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}`
+    return { kind: 'descriptor' as const, fd, size: stats.size, mtimeMs: stats.mtimeMs, version }
   })
 
 /** True when something (file, folder, link...) already has this name in the folder. */

@@ -4,12 +4,16 @@ import * as Layer from 'effect/Layer'
 import { FileNotFound, NoSpace, StorageFailure } from '../errors.js'
 import { isValidName, type FileEntry } from '../protocol/index.js'
 import { compareCodePoints } from './catalog.js'
+import { HashCache } from './hashes.js'
 import { Storage, type StorageService } from './storage.js'
 
 interface StoredBytes {
   readonly bytes: Buffer
   readonly mtimeMs: number
+  readonly version: string
 }
+
+let versions = 0
 
 const READ_CHUNK = 64 << 10
 
@@ -20,7 +24,7 @@ const READ_CHUNK = 64 << 10
  */
 export class MemoryFiles extends Map<string, StoredBytes> {
   put(name: string, content: string | Buffer): void {
-    this.set(name, { bytes: Buffer.from(content), mtimeMs: Date.now() })
+    this.set(name, { bytes: Buffer.from(content), mtimeMs: Date.now(), version: `memory:${++versions}` })
   }
 }
 
@@ -32,6 +36,7 @@ export const makeMemoryStorage = (options: { readonly capacity?: number; readonl
   Effect.sync(() => {
     const files = options.files ?? new MemoryFiles()
     const used = () => [...files.values()].reduce((sum, file) => sum + file.bytes.length, 0)
+    const hashes = new HashCache()
     const served = (name: string) => (isValidName(name) ? files.get(name) : undefined)
 
     const service: StorageService = {
@@ -51,14 +56,17 @@ export const makeMemoryStorage = (options: { readonly capacity?: number; readonl
           const file = served(name)
           if (!file) return yield* Effect.fail(new FileNotFound({ name }))
           const { bytes } = file
-          const chunks = function* () {
-            for (let at = 0; at < bytes.length; at += READ_CHUNK) yield bytes.subarray(at, at + READ_CHUNK)
-          }
-          const stream = yield* Effect.acquireRelease(
-            Effect.sync(() => Readable.from(chunks(), { objectMode: false })),
-            (stream) => Effect.sync(() => stream.destroy()),
-          )
-          return { kind: 'stream' as const, stream, size: bytes.length, mtimeMs: file.mtimeMs }
+          const open = (offset: number) =>
+            Effect.acquireRelease(
+              Effect.sync(() => {
+                const chunks = function* () {
+                  for (let at = offset; at < bytes.length; at += READ_CHUNK) yield bytes.subarray(at, at + READ_CHUNK)
+                }
+                return Readable.from(chunks(), { objectMode: false })
+              }),
+              (stream) => Effect.sync(() => stream.destroy()),
+            )
+          return { kind: 'stream' as const, open, size: bytes.length, mtimeMs: file.mtimeMs, version: file.version }
         }),
       createUpload: (name, size, { replace }) =>
         Effect.gen(function* () {
@@ -83,11 +91,12 @@ export const makeMemoryStorage = (options: { readonly capacity?: number; readonl
             if (!replace && files.has(name)) {
               return yield* Effect.fail(new StorageFailure({ operation: `store ${name}`, cause: Object.assign(new Error('name taken'), { code: 'EEXIST' }) }))
             }
-            files.set(name, { bytes: Buffer.concat(chunks), mtimeMs: Date.now() })
+            files.put(name, Buffer.concat(chunks))
           })
           return { sink, commit }
         }),
       nameTaken: (name) => Effect.sync(() => files.has(name)),
+      sha256: (file) => hashes.of(file),
     }
     return service
   })

@@ -1,5 +1,5 @@
 import * as path from 'node:path'
-import { PassThrough, type Readable } from 'node:stream'
+import { PassThrough, Readable } from 'node:stream'
 import {
   GetObjectCommand,
   HeadBucketCommand,
@@ -14,6 +14,7 @@ import { FileNotFound, StorageFailure } from '../errors.js'
 import { isValidName } from '../protocol/index.js'
 import { BucketListing } from './s3-listing.js'
 import { abortMultipartUpload, cleanUpUnfinishedUploads, journalMultipartUploads, UploadJournal, type JournaledUpload } from './s3-multipart.js'
+import { HashCache } from './hashes.js'
 import { Storage, type StorageService } from './storage.js'
 
 export interface S3StorageOptions {
@@ -120,6 +121,7 @@ export const makeS3Storage = (options: S3StorageOptions) =>
     listing.refresh().catch((error: unknown) => log(`could not list ${location} yet: ${(error as Error).message}`))
     const keyOf = (name: string) => `${prefix}${name}`
 
+    const hashes = new HashCache()
     const service: StorageService = {
       location,
       staleness: listTtlMs,
@@ -127,15 +129,38 @@ export const makeS3Storage = (options: S3StorageOptions) =>
       openForReading: (name) =>
         Effect.gen(function* () {
           if (!isValidName(name)) return yield* Effect.fail(new FileNotFound({ name }))
-          const object = yield* Effect.acquireRelease(
-            Effect.tryPromise({
-              try: (signal) => client.send(new GetObjectCommand({ Bucket: bucket, Key: keyOf(name) }), { abortSignal: signal }),
-              catch: (cause) => (isNotFound(cause) ? new FileNotFound({ name }) : failure(`get ${keyOf(name)}`)(cause)),
-            }),
-            (object) => Effect.sync(() => (object.Body as Readable | undefined)?.destroy()),
-          )
-          const stream = object.Body as Readable
-          return { kind: 'stream' as const, stream, size: object.ContentLength ?? 0, mtimeMs: object.LastModified?.getTime() ?? 0 }
+          const key = keyOf(name)
+          const head = yield* Effect.tryPromise({
+            try: (signal) => client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal }),
+            catch: (cause) => (isNotFound(cause) ? new FileNotFound({ name }) : failure(`head ${key}`)(cause)),
+          })
+          const etag = head.ETag ?? ''
+          // The bytes of exactly the version announced: a GET made after a replacement fails (If-Match) rather than mix.
+          const size = head.ContentLength ?? 0
+          const open = (offset: number) =>
+            // Nothing left to read (S3 answers a range starting at the end with 416).
+            offset >= size ? Effect.succeed(Readable.from([])) : Effect.acquireRelease(
+              Effect.tryPromise({
+                try: (signal) =>
+                  client
+                    .send(
+                      new GetObjectCommand({ Bucket: bucket, Key: key, IfMatch: etag || undefined, Range: offset > 0 ? `bytes=${offset}-` : undefined }),
+                      { abortSignal: signal },
+                    )
+                    .then((object) => object.Body as Readable),
+                catch: failure(`get ${key}`),
+              }),
+              (body) => Effect.sync(() => body.destroy()),
+            )
+          const sha256 = head.Metadata?.sha256
+          return {
+            kind: 'stream' as const,
+            open,
+            size,
+            mtimeMs: head.LastModified?.getTime() ?? 0,
+            version: `${key}:${etag}`,
+            ...(sha256 && /^[0-9a-f]{64}$/.test(sha256) ? { sha256 } : {}),
+          }
         }),
       createUpload: (name, size, { replace }) =>
         Effect.gen(function* () {
@@ -184,6 +209,7 @@ export const makeS3Storage = (options: S3StorageOptions) =>
             ),
           catch: failure(`head ${keyOf(name)}`),
         }),
+      sha256: (file) => hashes.of(file),
     }
     return service
   })

@@ -11,9 +11,21 @@ import type { FileNotFound, NoSpace, StorageFailure } from '../errors.js'
  * replaced meanwhile. A local file is a descriptor (the fast path: positioned reads
  * straight into the socket); any other store gives a stream.
  */
-export type OpenedFile =
-  | { readonly kind: 'descriptor'; readonly fd: number; readonly size: number; readonly mtimeMs: number }
-  | { readonly kind: 'stream'; readonly stream: Readable; readonly size: number; readonly mtimeMs: number }
+export type OpenedFile = (
+  | { readonly kind: 'descriptor'; readonly fd: number }
+  | {
+      readonly kind: 'stream'
+      /** The opened version's bytes from `offset` to the end, in the caller's scope. */
+      readonly open: (offset: number) => Effect.Effect<Readable, StorageFailure, Scope.Scope>
+    }
+) & {
+  readonly size: number
+  readonly mtimeMs: number
+  /** Names this version of the file's content (a changed file gets another): the key of its cached hash. */
+  readonly version: string
+  /** The content's SHA-256 (hex), when the store keeps it with the file. */
+  readonly sha256?: string
+}
 
 /** An upload in progress: write its bytes to `sink`, then `commit`. */
 export interface UploadTarget {
@@ -48,6 +60,8 @@ export interface UploadTarget {
  *   `size` bytes.
  * - `nameTaken(name)`: something holds the name (a file, or anything an upload
  *   could not replace).
+ * - `sha256(file)`: the SHA-256 of an opened file's whole content, computed once
+ *   per version and kept while the server runs.
  * - Errors are StorageFailure (its public message never names a path or a key) or
  *   the tagged errors above.
  */
@@ -64,6 +78,7 @@ export interface StorageService {
     options: { readonly replace: boolean },
   ) => Effect.Effect<UploadTarget, NoSpace | StorageFailure, Scope.Scope>
   readonly nameTaken: (name: string) => Effect.Effect<boolean, StorageFailure>
+  readonly sha256: (file: OpenedFile) => Effect.Effect<string, StorageFailure>
 }
 
 export class Storage extends Context.Tag('tor/Storage')<Storage, StorageService>() {}

@@ -5,7 +5,9 @@ import {
   encodeCommand,
   encodeListingRow,
   encodeSize,
+  encodeVerifiedSize,
   nameProblem,
+  parseVerifiedSize,
   parseCommand,
   parseSize,
   Reply,
@@ -21,11 +23,13 @@ describe('parseCommand', () => {
     ['search  two spaces', { verb: 'search', text: ' two spaces' }],
     ['download my file.txt', { verb: 'download', name: 'my file.txt' }],
     ['upload a', { verb: 'upload', name: 'a' }],
+    ['get 0 - my file.txt', { verb: 'get', offset: 0, expected: undefined, name: 'my file.txt' }],
+    [`get 42 ${'ab'.repeat(32)} x`, { verb: 'get', offset: 42, expected: 'ab'.repeat(32), name: 'x' }],
   ])('reads %j', (line, command) => {
     expect(parseCommand(line)).toEqual(command)
   })
 
-  it.each(['', 'SHOW', 'show x', 'exit now', 'search', 'search ', 'download', 'download ', 'upload', 'list', ' show'])(
+  it.each(['', 'SHOW', 'show x', 'exit now', 'search', 'search ', 'download', 'download ', 'upload', 'list', ' show', 'get', 'get 0 x', 'get -1 - x', 'get 0 - ', `get 0 ${'AB'.repeat(32)} x`, 'get 1e3 - x'])(
     'treats %j as an unknown command',
     (line) => {
       expect(parseCommand(line).verb).toBe('unknown')
@@ -40,6 +44,12 @@ describe('parseCommand', () => {
       arg.map((text) => ({ verb: 'search' as const, text })),
       arg.map((name) => ({ verb: 'download' as const, name })),
       arg.map((name) => ({ verb: 'upload' as const, name })),
+      fc.record({
+        verb: fc.constant('get' as const),
+        offset: fc.nat({ max: Number.MAX_SAFE_INTEGER }).filter((n) => String(n).length <= 16),
+        expected: fc.option(fc.stringMatching(/^[0-9a-f]{64}$/), { nil: undefined }),
+        name: arg,
+      }),
     )
     fc.assert(
       fc.property(command, (c) => {
@@ -94,6 +104,26 @@ describe('sizes', () => {
       }),
     )
   })
+})
+
+describe('verified size lines', () => {
+  it('write size, SHA-256 and the first byte sent, and read them back', () => {
+    const sha256 = 'ab'.repeat(32)
+    expect(encodeVerifiedSize({ size: 11, sha256, from: 6 })).toBe(`11 ${sha256} 6`)
+    fc.assert(
+      fc.property(fc.nat({ max: 2 ** 40 }), fc.nat({ max: 2 ** 40 }), fc.stringMatching(/^[0-9a-f]{64}$/), (a, b, sha) => {
+        const v = { size: Math.max(a, b), sha256: sha, from: Math.min(a, b) }
+        expect(parseVerifiedSize(encodeVerifiedSize(v))).toEqual(v)
+      }),
+    )
+  })
+
+  it.each(['11', `11 ${'ab'.repeat(32)}`, `5 ${'ab'.repeat(32)} 6`, `11 ${'AB'.repeat(32)} 0`, `-1 ${'ab'.repeat(32)} 0`, `11 ${'ab'.repeat(32)} 0 x`])(
+    'refuses %j as a protocol violation',
+    (line) => {
+      expect(parseVerifiedSize(line)).toMatchObject({ _tag: 'ProtocolViolation' })
+    },
+  )
 })
 
 describe('listing rows', () => {

@@ -35,12 +35,21 @@ export const writeAll = async (sink: Writable, bytes: Buffer, chunk = 256 << 10)
   }
 }
 
-/** All the bytes of an opened file, read the way a download reads them. */
-export const readAll = async (file: OpenedFile): Promise<Buffer> => {
-  if (file.kind === 'descriptor') return readFileSync(`/proc/self/fd/${file.fd}`).subarray(0, file.size)
-  const parts: Buffer[] = []
-  for await (const part of file.stream as Readable) parts.push(part as Buffer)
-  return Buffer.concat(parts)
+/** The bytes of an opened file from `offset` on, read the way a download reads them. */
+export const readAll = async (file: OpenedFile, offset = 0): Promise<Buffer> => {
+  if (file.kind === 'descriptor') return readFileSync(`/proc/self/fd/${file.fd}`).subarray(offset, file.size)
+  return Effect.runPromise(
+    Effect.scoped(
+      Effect.gen(function* () {
+        const stream: Readable = yield* file.open(offset)
+        return yield* Effect.promise(async () => {
+          const parts: Buffer[] = []
+          for await (const part of stream) parts.push(part as Buffer)
+          return Buffer.concat(parts)
+        })
+      }),
+    ),
+  )
 }
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
@@ -164,6 +173,25 @@ export const storageContract = (label: string, makeStore: () => Promise<StoreUnd
         { name: 'empty.txt', size: 0 },
         { name: 'same.txt', size: 6 },
       ])
+    })
+
+    it('knows the SHA-256 of the version it opened, and reads it from any offset', async () => {
+      const bytes = randomBytes(3 << 20)
+      await upload('h.bin', bytes)
+      await Effect.runPromise(
+        Effect.scoped(
+          Effect.gen(function* () {
+            const file = yield* storage.openForReading('h.bin')
+            expect(yield* storage.sha256(file)).toBe(sha(bytes))
+            for (const offset of [0, 1, 1 << 20, bytes.length - 1, bytes.length]) {
+              expect(sha(yield* Effect.promise(() => readAll(file, offset)))).toBe(sha(bytes.subarray(offset)))
+            }
+          }),
+        ),
+      )
+      await upload('h.bin', Buffer.from('changed'))
+      const again = await runForActor(Effect.scoped(Effect.flatMap(storage.openForReading('h.bin'), (file) => storage.sha256(file))))
+      expect(again).toBe(sha(Buffer.from('changed')))
     })
 
     it.runIf(options.conditionalCreate)('refuses to commit without replacing when the name was taken meanwhile', async () => {

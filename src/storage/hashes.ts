@@ -1,0 +1,75 @@
+import { createHash } from 'node:crypto'
+import { read } from 'node:fs'
+import * as Effect from 'effect/Effect'
+import { StorageFailure } from '../errors.js'
+import type { OpenedFile } from './storage.js'
+
+const READ_BYTES = 1 << 20
+/** Versions whose hash is kept (64 bytes of hex and a key each: a few MiB at most). */
+const MAX_KEPT = 100_000
+
+const readAt = (fd: number, buffer: Buffer, position: number) =>
+  new Promise<number>((resolve, reject) => read(fd, buffer, 0, buffer.length, position, (error, n) => (error ? reject(error) : resolve(n))))
+
+/** SHA-256 of `size` bytes of an open descriptor, by positional reads (the descriptor's offset is not moved). */
+export const hashDescriptor = async (fd: number, size: number): Promise<string> => {
+  const hash = createHash('sha256')
+  const buffer = Buffer.allocUnsafe(Math.min(READ_BYTES, Math.max(1, size)))
+  for (let at = 0; at < size; ) {
+    const n = await readAt(fd, buffer, at)
+    if (n === 0) throw new Error(`the file ended at ${at} of ${size} bytes while it was hashed`)
+    hash.update(n === buffer.length ? buffer : buffer.subarray(0, n))
+    at += n
+  }
+  return hash.digest('hex')
+}
+
+/**
+ * The SHA-256 of stored files, computed once per version (`OpenedFile.version`)
+ * and kept, oldest forgotten first beyond MAX_KEPT. Concurrent requests for one
+ * version share one computation. A store that keeps hashes with its files
+ * (`OpenedFile.sha256`) is never read for one.
+ */
+export class HashCache {
+  private readonly kept = new Map<string, string>()
+  private readonly computing = new Map<string, Promise<string>>()
+
+  of(file: OpenedFile): Effect.Effect<string, StorageFailure> {
+    if (file.sha256) return Effect.succeed(file.sha256)
+    const known = this.kept.get(file.version)
+    if (known) return Effect.succeed(known)
+    return Effect.tryPromise({ try: () => this.compute(file), catch: (cause) => new StorageFailure({ operation: 'hash the file', cause }) })
+  }
+
+  /** Records a hash known otherwise (computed while an upload was received). */
+  remember(version: string, sha256: string): void {
+    this.kept.delete(version)
+    this.kept.set(version, sha256)
+    if (this.kept.size > MAX_KEPT) this.kept.delete(this.kept.keys().next().value!)
+  }
+
+  private compute(file: OpenedFile): Promise<string> {
+    let running = this.computing.get(file.version)
+    if (!running) {
+      running = (file.kind === 'descriptor' ? hashDescriptor(file.fd, file.size) : hashStream(file))
+        .then((sha) => (this.remember(file.version, sha), sha))
+        .finally(() => this.computing.delete(file.version))
+      this.computing.set(file.version, running)
+    }
+    return running
+  }
+}
+
+const hashStream = (file: Extract<OpenedFile, { kind: 'stream' }>): Promise<string> =>
+  Effect.runPromise(
+    Effect.scoped(
+      Effect.gen(function* () {
+        const stream = yield* file.open(0)
+        return yield* Effect.promise(async () => {
+          const hash = createHash('sha256')
+          for await (const chunk of stream) hash.update(chunk as Buffer)
+          return hash.digest('hex')
+        })
+      }),
+    ),
+  )
