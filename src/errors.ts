@@ -225,6 +225,14 @@ export class Cancelled extends Data.TaggedError('Cancelled')<{ readonly what: st
   }
 }
 
+/** The bytes that arrived do not hash to the SHA-256 the other side announced. */
+export class ChecksumMismatch extends Data.TaggedError('ChecksumMismatch')<{ readonly name: string; readonly expected: string; readonly actual: string }> {
+  readonly code = 'TOR_ERR_CHECKSUM' as const
+  get message() {
+    return `checksum mismatch for ${this.name}: the server announced SHA-256 ${this.expected}, the bytes received hash to ${this.actual}; nothing was kept`
+  }
+}
+
 /** A bug: something failed that has no error kind of its own. */
 export class InternalError extends Data.TaggedError('InternalError')<{ readonly detail: string }> {
   readonly code = 'TOR_ERR_INTERNAL' as const
@@ -252,6 +260,7 @@ export type TorError =
   | UntrustedServer
   | AccountProblem
   | Cancelled
+  | ChecksumMismatch
   | InternalError
 
 export type ErrorCode = TorError['code']
@@ -275,7 +284,8 @@ export const ERROR_CATALOG: Record<ErrorCode, { readonly kind: string; readonly 
   TOR_ERR_UNTRUSTED_SERVER: { kind: 'UntrustedServer', meaning: "The server's TLS certificate is not the pinned one (--fingerprint) or not the one remembered in known_servers: nothing was sent.", action: 'Ask the operator for the fingerprint (printed at server start); if it changed on purpose, run the command the message shows.' },
   TOR_ERR_ACCOUNT: { kind: 'AccountProblem', meaning: 'tor server users could not do it: the name is taken, there is no such account, or the name is not allowed.', action: 'tor server users list shows the accounts.' },
   TOR_ERR_TIMEOUT: { kind: 'ReplyTimeout', meaning: 'The server said nothing for longer than --timeout.', action: 'Raise --timeout, or check the server.' },
-  TOR_ERR_CANCELLED: { kind: 'Cancelled', meaning: 'The user cancelled a transfer (Ctrl-C); nothing partial was kept.', action: 'Run the transfer again when you want it.' },
+  TOR_ERR_CANCELLED: { kind: 'Cancelled', meaning: 'The user cancelled a transfer (Ctrl-C). A download from a server that knows get keeps its part, hidden, to resume; otherwise nothing partial was kept.', action: 'Run the transfer again when you want it: a kept part is resumed.' },
+  TOR_ERR_CHECKSUM: { kind: 'ChecksumMismatch', meaning: "The bytes received do not hash to the SHA-256 the server announced (corrupted on the way or on a disk); nothing was kept under the file's name.", action: 'Run the download again; if it keeps failing, tell the operator (a disk or network fault).' },
   TOR_ERR_INTERNAL: { kind: 'InternalError', meaning: 'A failure with no error kind of its own: a bug.', action: 'Report it with the command and the server log.' },
 }
 

@@ -1,3 +1,4 @@
+import type { Hash } from 'node:crypto'
 import { writeSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import type * as net from 'node:net'
@@ -17,6 +18,7 @@ const SEND_CHUNK_BYTES = 1 << 20
 
 type FileSink = {
   readonly fd: number
+  readonly hash: Hash | undefined
   remaining: number
   resolve: () => void
   reject: (error: unknown) => void
@@ -128,8 +130,8 @@ export class ClientConnection {
     this.socket.destroySoon()
   }
 
-  /** Writes the next `size` payload bytes into the open file `fd`. */
-  receiveToFile(fd: number, size: number): Promise<void> {
+  /** Writes the next `size` payload bytes into the open file `fd` (and into `hash`, when given). */
+  receiveToFile(fd: number, size: number, hash?: Hash): Promise<void> {
     this.payloadBytes = 0
     return new Promise((resolve, reject) => {
       // Bytes that arrived together with the size line are already in the decoder.
@@ -139,6 +141,7 @@ export class ClientConnection {
         if (early > 0) {
           decoder.expectRaw(early)
           for (let frame = decoder.next(); frame?._tag === 'Raw'; frame = decoder.next()) {
+            hash?.update(frame.bytes)
             writeAll(fd, frame.bytes, 0, frame.bytes.length)
             this.payloadBytes += frame.bytes.length
             if (frame.remaining === 0) break
@@ -149,7 +152,7 @@ export class ClientConnection {
       }
       if (early === size) return resolve()
       if (this.lines.ended) return reject(new TransferIncomplete({ expected: size, received: this.payloadBytes }))
-      this.sink = { fd, remaining: size - early, resolve, reject }
+      this.sink = { fd, hash, remaining: size - early, resolve, reject }
     })
   }
 
@@ -200,6 +203,7 @@ export class ClientConnection {
       const done = sink.remaining === 0
       if (done || this.receive.length - this.gathered < MIN_READ_BYTES) {
         try {
+          sink.hash?.update(this.receive.subarray(0, this.gathered))
           writeAll(sink.fd, this.receive, 0, this.gathered)
         } catch (cause) {
           this.sink = undefined

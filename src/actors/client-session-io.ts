@@ -1,11 +1,11 @@
-import { randomUUID } from 'node:crypto'
+import { createHash, randomUUID, type Hash } from 'node:crypto'
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import * as Effect from 'effect/Effect'
 import { fromPromise } from 'xstate'
-import { FileNotFound, InvalidFileName, ProtocolViolation, ServerRefused, StorageFailure } from '../errors.js'
+import { ChecksumMismatch, FileNotFound, InvalidFileName, ProtocolViolation, ServerRefused, StorageFailure } from '../errors.js'
 import { clientSessionMachine, type TransferInput } from '../machines/client-session.js'
-import { decodeListingRow, isErrorReply, nameProblem, Reply, type FileEntry } from '../protocol/index.js'
+import { decodeListingRow, isErrorReply, nameProblem, Reply, type FileEntry, type VerifiedSize } from '../protocol/index.js'
 import type { ClientConnection } from './client-connection.js'
 import { runForActor } from './run-effect.js'
 
@@ -71,6 +71,65 @@ export const removeOrphanDownloads = (downloads: string): Effect.Effect<void> =>
     }
   })
 
+/**
+ * A verified download in progress keeps its bytes in a hidden part file, and the
+ * name, size and SHA-256 of the file they are part of beside it, so that a cut
+ * (network, Ctrl-C, kill) can be resumed by the next download of that name.
+ */
+const PARTIAL_PREFIX = '.tor-partial-'
+
+interface PartialMeta {
+  readonly name: string
+  readonly size: number
+  readonly sha256: string
+}
+
+const partialPaths = (downloads: string, name: string) => {
+  const id = createHash('sha256').update(name).digest('hex').slice(0, 32)
+  return { part: path.join(downloads, `${PARTIAL_PREFIX}${id}.part`), meta: path.join(downloads, `${PARTIAL_PREFIX}${id}.json`) }
+}
+
+const readMeta = async (file: string): Promise<PartialMeta | undefined> => {
+  try {
+    const meta = JSON.parse(await fs.readFile(file, 'utf8')) as PartialMeta
+    return typeof meta.name === 'string' && Number.isSafeInteger(meta.size) && /^[0-9a-f]{64}$/.test(meta.sha256) ? meta : undefined
+  } catch {
+    return undefined
+  }
+}
+
+const dropPartial = ({ part, meta }: { part: string; meta: string }) =>
+  Promise.all([fs.rm(part, { force: true }), fs.rm(meta, { force: true })]).then(() => undefined)
+
+/** The part of `name` kept from an earlier try, if any: how many bytes, and the hash of the file they belong to. */
+export const findPartial = async (downloads: string, name: string): Promise<{ offset: number; expected: string } | undefined> => {
+  const paths = partialPaths(downloads, name)
+  const meta = await readMeta(paths.meta)
+  const stats = await fs.stat(paths.part).catch(() => undefined)
+  if (!meta || meta.name !== name || !stats?.isFile() || stats.size > meta.size) {
+    if (meta || stats) await dropPartial(paths)
+    return undefined
+  }
+  return { offset: stats.size, expected: meta.sha256 }
+}
+
+const hashFilePrefix = async (file: string, length: number): Promise<Hash> => {
+  const hash = createHash('sha256')
+  const handle = await fs.open(file, 'r')
+  try {
+    const buffer = Buffer.allocUnsafe(1 << 20)
+    for (let at = 0; at < length; ) {
+      const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, length - at), at)
+      if (bytesRead === 0) throw new Error(`the kept part is shorter than ${length} bytes`)
+      hash.update(buffer.subarray(0, bytesRead))
+      at += bytesRead
+    }
+  } finally {
+    await handle.close()
+  }
+  return hash
+}
+
 /** Downloads into a hidden temporary file, renamed to its name only once every byte is there. */
 const receiveFile = (connection: ClientConnection, folders: ClientFolders, { name, size }: TransferInput) =>
   Effect.gen(function* () {
@@ -98,14 +157,75 @@ const receiveFile = (connection: ClientConnection, folders: ClientFolders, { nam
     return { bytes: size, durationMs: Date.now() - started }
   }).pipe(Effect.scoped)
 
+/**
+ * A verified download (`get`): the bytes go to the part file (from `from` on),
+ * hashed as they arrive on top of the kept part's hash; the file is renamed to its
+ * name only if the whole hashes to the SHA-256 announced. A mismatch drops the part
+ * and fails with ChecksumMismatch; a cut keeps the part and its description.
+ */
+const receiveVerified = (connection: ClientConnection, folders: ClientFolders, name: string, verified: VerifiedSize, resumed: Hash | undefined) =>
+  Effect.gen(function* () {
+    yield* checkedName(name)
+    const started = Date.now()
+    const paths = partialPaths(folders.downloads, name)
+    const hash = verified.from > 0 ? resumed : createHash('sha256')
+    if (!hash) return yield* Effect.die(new Error('a resumed download without its kept part hashed'))
+    yield* Effect.tryPromise({
+      try: async () => {
+        if (verified.from === 0) {
+          const meta: PartialMeta = { name, size: verified.size, sha256: verified.sha256 }
+          await fs.writeFile(paths.meta, JSON.stringify(meta), { mode: 0o600 })
+          await fs.writeFile(paths.part, new Uint8Array(0), { mode: 0o644 })
+        } else await fs.truncate(paths.part, verified.from)
+      },
+      catch: storageFailure(`prepare ${paths.part}`),
+    })
+    const handle = yield* Effect.acquireRelease(
+      Effect.tryPromise({ try: () => fs.open(paths.part, 'a'), catch: storageFailure(`open ${paths.part}`) }),
+      (handle) => Effect.promise(() => handle.close().catch(() => undefined)),
+    )
+    yield* Effect.tryPromise({
+      try: () => connection.receiveToFile(handle.fd, verified.size - verified.from, hash),
+      catch: (cause) => cause as StorageFailure,
+    })
+    const actual = hash.digest('hex')
+    if (actual !== verified.sha256) {
+      yield* Effect.promise(() => dropPartial(paths))
+      return yield* Effect.fail(new ChecksumMismatch({ name, expected: verified.sha256, actual }))
+    }
+    yield* Effect.tryPromise({
+      try: async () => {
+        await handle.close()
+        await fs.rename(paths.part, path.join(folders.downloads, name))
+        await fs.rm(paths.meta, { force: true })
+      },
+      catch: storageFailure(`store ${name}`),
+    })
+    return { bytes: verified.size - verified.from, durationMs: Date.now() - started }
+  }).pipe(Effect.scoped)
+
 /** The client session machine with this connection's I/O provided. */
-export const createClientLogic = (connection: ClientConnection, folders: ClientFolders) =>
-  clientSessionMachine.provide({
+export const createClientLogic = (connection: ClientConnection, folders: ClientFolders) => {
+  // The kept part of the download being resumed, hashed in `resuming` for `downloading`.
+  let resumed: Hash | undefined
+  return clientSessionMachine.provide({
     actors: {
+      findPartial: fromPromise(({ input }) => findPartial(folders.downloads, input.name)),
+      resumePartial: fromPromise(async ({ input }) => {
+        resumed = undefined
+        resumed = await hashFilePrefix(partialPaths(folders.downloads, input.name).part, input.verified.from).catch((cause: unknown) => {
+          throw new StorageFailure({ operation: `read the kept part of ${input.name}`, cause })
+        })
+      }),
       readLine: fromPromise(({ signal }) => connection.readLine(signal)),
       readListing: fromPromise(({ signal }) => readListing(connection, signal)),
       statUpload: fromPromise(({ input, signal }) => runForActor(statUpload(folders, input.name), signal)),
-      receiveFile: fromPromise(({ input, signal }) => runForActor(receiveFile(connection, folders, input), signal)),
+      receiveFile: fromPromise(({ input, signal }) => {
+        if (!input.verified) return runForActor(receiveFile(connection, folders, input), signal)
+        const hash = resumed
+        resumed = undefined
+        return runForActor(receiveVerified(connection, folders, input.name, input.verified, hash), signal)
+      }),
       sendFile: fromPromise(async ({ input, signal }) => {
         const started = Date.now()
         await connection.sendFromFile(path.join(folders.uploads, input.name), input.size, signal)
@@ -117,3 +237,4 @@ export const createClientLogic = (connection: ClientConnection, folders: ClientF
       closeConnection: () => connection.close(),
     },
   })
+}

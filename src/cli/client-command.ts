@@ -6,6 +6,7 @@ import { isTorError, type TorError } from '../errors.js'
 import { visible } from '../protocol/names.js'
 import type { Command as TftcpCommand } from '../protocol/index.js'
 import { describeTransfer } from './format.js'
+import { keptPartHint } from './kept-part.js'
 import { createProgressBar } from './progress.js'
 
 /** What to try next, for the failures whose reason alone does not say. */
@@ -34,21 +35,23 @@ export abstract class OneShotClientCommand extends Command {
     )
     process.off('SIGINT', cancel)
     await client.close()
-    return 'outcome' in result ? result.outcome : this.fail(result.error)
+    if ('outcome' in result) return result.outcome
+    const kept = command.verb === 'download' ? await keptPartHint(client.folders.downloads, command.name) : ''
+    return this.fail(result.error, kept)
   }
 
   /**
    * One line on stderr with the stable code, exit 1. Text from the server is shown
    * with control characters made visible. With --json the line is JSON too.
    */
-  protected fail(error: unknown): never {
+  protected fail(error: unknown, hint = ''): never {
     if (!isTorError(error)) throw error
     if (this.jsonEnabled()) {
       // oclif would print its own error JSON on stdout, which must stay the command's output only.
       process.stderr.write(`${JSON.stringify({ error: { code: error.code, message: error.message } })}\n`)
       process.exit(1)
     }
-    this.error(`${visible(error.message)}${hintFor(error)} [${error.code}]`, { exit: 1 })
+    this.error(`${visible(error.message)}${hint || hintFor(error)} [${error.code}]`, { exit: 1 })
   }
 
   /** One line on stderr; `clientDir` is the --dir flag (downloads are in its Downloads folder). */

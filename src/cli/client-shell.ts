@@ -5,6 +5,7 @@ import type { TorClient } from '../actors/client-runtime.js'
 import { asTorError } from '../errors.js'
 import { parseCommand, visible, type Command } from '../protocol/index.js'
 import { describeTransfer, formatListing } from './format.js'
+import { keptPartHint } from './kept-part.js'
 import { createProgressBar } from './progress.js'
 
 export const SHELL_HELP = [
@@ -16,7 +17,8 @@ export const SHELL_HELP = [
   '  help              this help',
   '  exit              disconnect and quit',
   'Tab completes commands, file names from the last listing (download) and from Uploads (upload).',
-  'Ctrl-C during a transfer cancels it (nothing partial is kept); Ctrl-C at the prompt leaves.',
+  'Ctrl-C during a transfer cancels it: a download keeps its part (hidden) and the same download resumes it;',
+  'an upload keeps nothing. Ctrl-C at the prompt leaves.',
 ]
 
 const VERBS = ['show', 'search ', 'download ', 'upload ', 'help', 'exit']
@@ -43,6 +45,7 @@ export const runShell = async (first: TorClient, dir: string, io: ShellIO, recon
   let knownNames: string[] = []
   let running: Command | undefined
   let cancelled = false
+  let cancelledDownload: string | undefined
   let closedWhileIdle = false
 
   const completer = (line: string): [string[], string] => {
@@ -70,6 +73,7 @@ export const runShell = async (first: TorClient, dir: string, io: ShellIO, recon
   rl.on('SIGINT', () => {
     if (running && !cancelled && 'name' in running) {
       cancelled = true
+      cancelledDownload = running.verb === 'download' ? running.name : undefined
       client.cancel(`${running.verb} of ${running.name}`)
     } else rl.close()
   })
@@ -176,7 +180,8 @@ export const runShell = async (first: TorClient, dir: string, io: ShellIO, recon
       try {
         client = await reconnect()
         idleWatch = watchIdleClose(client)
-        io.printError('Cancelled; nothing partial was kept. Connected again.')
+        const kept = cancelledDownload ? await keptPartHint(client.folders.downloads, cancelledDownload) : ''
+        io.printError(kept ? `Cancelled${kept}. Connected again.` : 'Cancelled; nothing partial was kept. Connected again.')
       } catch (error) {
         io.printError(`Cancelled, and could not connect again: ${visible(asTorError(error).message)}`)
         rl.close()

@@ -37,14 +37,23 @@ export const formatListing = (entries: readonly FileEntry[], emptyMessage = 'No 
 export interface TransferSummary {
   readonly direction: 'download' | 'upload'
   readonly name: string
+  /** Bytes moved by this transfer (after a resume: the rest of the file). */
   readonly bytes: number
   readonly durationMs: number
+  readonly verified?: { readonly sha256: string; readonly from: number; readonly restarted: boolean }
 }
 
-/** "Downloaded a.bin (1.0 GiB) to tor-files/Downloads/a.bin in 1.2 s, 850 MiB/s" */
+/**
+ * "Downloaded a.bin (1.0 GiB) to tor-files/Downloads/a.bin in 1.2 s, 850 MiB/s, SHA-256 verified"
+ * "Downloaded a.bin (1.0 GiB, resumed at 512 MiB) to ... in 0.6 s, 850 MiB/s, SHA-256 verified"
+ */
 export const describeTransfer = (transfer: TransferSummary, downloadsDir: string): string => {
-  const { direction, name, bytes, durationMs } = transfer
+  const { direction, name, bytes, durationMs, verified } = transfer
   const shown = visible(name)
-  const what = direction === 'download' ? `Downloaded ${shown} (${formatBytes(bytes)}) to ${visible(path.join(downloadsDir, name))}` : `Uploaded ${shown} (${formatBytes(bytes)}) to the server`
-  return `${what} in ${formatDuration(durationMs)}, ${formatRate(bytes, durationMs)}`
+  const size = formatBytes(bytes + (verified?.from ?? 0))
+  const resumed = verified && verified.from > 0 ? `, resumed at ${formatBytes(verified.from)}` : ''
+  const what =
+    direction === 'download' ? `Downloaded ${shown} (${size}${resumed}) to ${visible(path.join(downloadsDir, name))}` : `Uploaded ${shown} (${size}) to the server`
+  const restarted = verified?.restarted ? 'The file had changed on the server since the last try, so it was downloaded again from the start.\n' : ''
+  return `${restarted}${what} in ${formatDuration(durationMs)}, ${formatRate(bytes, durationMs)}${verified ? ', SHA-256 verified' : ''}`
 }

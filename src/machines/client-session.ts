@@ -1,6 +1,16 @@
 import { assign, fromPromise, setup } from 'xstate'
 import { asTorError, FileNotFound, PeerClosed, ProtocolViolation, ServerRefused, type TorError } from '../errors.js'
-import { Reply, encodeCommand, encodeSize, isErrorReply, parseSize, type Command, type FileEntry } from '../protocol/index.js'
+import {
+  Reply,
+  encodeCommand,
+  encodeSize,
+  isErrorReply,
+  parseSize,
+  parseVerifiedSize,
+  type Command,
+  type FileEntry,
+  type VerifiedSize,
+} from '../protocol/index.js'
 import type { LineResult } from './session-rules.js'
 
 /**
@@ -12,7 +22,16 @@ import type { LineResult } from './session-rules.js'
 
 export type ClientOutcome =
   | { readonly ok: true; readonly kind: 'listing'; readonly entries: readonly FileEntry[] }
-  | { readonly ok: true; readonly kind: 'transferred'; readonly direction: 'download' | 'upload'; readonly name: string; readonly bytes: number; readonly durationMs: number }
+  | {
+      readonly ok: true
+      readonly kind: 'transferred'
+      readonly direction: 'download' | 'upload'
+      readonly name: string
+      readonly bytes: number
+      readonly durationMs: number
+      /** A verified download: its SHA-256, where it started, and whether a kept part was dropped because the file changed. */
+      readonly verified?: { readonly sha256: string; readonly from: number; readonly restarted: boolean }
+    }
   | { readonly ok: true; readonly kind: 'exited' }
   | { readonly ok: true; readonly kind: 'authenticated' }
   | { readonly ok: false; readonly error: TorError }
@@ -21,6 +40,14 @@ export interface ClientContext {
   readonly command: Command | undefined
   readonly size: number | undefined
   readonly outcome: ClientOutcome | undefined
+  /** The part of this download kept from an earlier try: its length and the SHA-256 of the file it is part of. */
+  readonly partial: { readonly offset: number; readonly expected: string } | undefined
+  /** The download was asked for with get (verified, resumable). */
+  readonly sentGet: boolean
+  /** The server answered get as an unknown command: this connection downloads with download. */
+  readonly getUnsupported: boolean
+  /** The size line of a get: size, SHA-256, first byte sent. */
+  readonly verified: VerifiedSize | undefined
 }
 
 export type ClientEvent =
@@ -31,6 +58,8 @@ export type ClientEvent =
 export interface TransferInput {
   readonly name: string
   readonly size: number
+  /** A verified download: the bytes from `verified.from` on are checked against `verified.sha256`. */
+  readonly verified?: VerifiedSize
 }
 
 const notProvided = (what: string) => () => {
@@ -60,6 +89,8 @@ export const clientSessionMachine = setup({
     readLine: fromPromise<LineResult>(notProvided('readLine')),
     readListing: fromPromise<readonly FileEntry[]>(notProvided('readListing')),
     statUpload: fromPromise<number, { name: string }>(notProvided('statUpload')),
+    findPartial: fromPromise<{ offset: number; expected: string } | undefined, { name: string }>(notProvided('findPartial')),
+    resumePartial: fromPromise<void, { name: string; verified: VerifiedSize }>(notProvided('resumePartial')),
     receiveFile: fromPromise<{ bytes: number; durationMs: number }, TransferInput>(notProvided('receiveFile')),
     sendFile: fromPromise<{ bytes: number; durationMs: number }, TransferInput>(notProvided('sendFile')),
   },
@@ -75,6 +106,9 @@ export const clientSessionMachine = setup({
           direction: params.direction,
           name: (context.command as { name: string }).name,
           ...params.report,
+          ...(params.direction === 'download' && context.verified
+            ? { verified: { sha256: context.verified.sha256, from: context.verified.from, restarted: context.partial !== undefined && context.verified.from === 0 } }
+            : {}),
         } satisfies ClientOutcome,
       }),
     ),
@@ -88,10 +122,23 @@ export const clientSessionMachine = setup({
     isSize: (_, line: LineResult) => typeof parseSize(text(line)) === 'number',
     hasOutcome: ({ context }) => context.outcome !== undefined,
     commandIsUpload: (_, command: Command) => command.verb === 'upload',
+    commandIsDownload: (_, command: Command) => command.verb === 'download',
+    getUnsupported: ({ context }) => context.getUnsupported,
+    getRefused: ({ context }, line: LineResult) => context.sentGet && text(line) === Reply.unknownCommand,
+    verifiedResume: ({ context }, line: LineResult) => {
+      const v = context.sentGet ? parseVerifiedSize(text(line)) : undefined
+      return v !== undefined && !(v instanceof ProtocolViolation) && v.from > 0
+    },
+    verifiedFromStart: ({ context }, line: LineResult) => {
+      const v = context.sentGet ? parseVerifiedSize(text(line)) : undefined
+      return v !== undefined && !(v instanceof ProtocolViolation) && v.from === 0
+    },
+    plainSize: ({ context }, line: LineResult) => !context.sentGet && typeof parseSize(text(line)) === 'number',
+    connectionUsable: (_, error: unknown) => (error as { _tag?: string } | undefined)?._tag === 'ChecksumMismatch',
   },
 }).createMachine({
   id: 'clientSession',
-  context: { command: undefined, size: undefined, outcome: undefined },
+  context: { command: undefined, size: undefined, outcome: undefined, partial: undefined, sentGet: false, getUnsupported: false, verified: undefined },
   initial: 'ready',
   states: {
     ready: {
@@ -109,6 +156,11 @@ export const clientSessionMachine = setup({
             guard: { type: 'commandIsUpload', params: ({ event }) => event.command },
             target: 'preparingUpload',
             actions: assign({ command: ({ event }) => event.command, outcome: undefined, size: undefined }),
+          },
+          {
+            guard: { type: 'commandIsDownload', params: ({ event }) => event.command },
+            target: 'checkingPartial',
+            actions: assign({ command: ({ event }) => event.command, outcome: undefined, size: undefined, partial: undefined, sentGet: false, verified: undefined }),
           },
           {
             target: 'awaitingReply',
@@ -136,13 +188,50 @@ export const clientSessionMachine = setup({
         onError: { target: 'ready', actions: 'recordError' },
       },
     },
+    checkingPartial: {
+      description: 'A download: looking in Downloads for a part kept from an earlier try, then asking with get (resume from its end if the file is the same), or with download on a server that knows no get.',
+      invoke: {
+        id: 'findPartial',
+        src: 'findPartial',
+        input: ({ context }) => ({ name: (context.command as { name: string }).name }),
+        onDone: [
+          {
+            guard: 'getUnsupported',
+            target: 'awaitingReply',
+            actions: { type: 'send', params: ({ context }) => ({ line: encodeCommand(context.command!) }) },
+          },
+          {
+            target: 'awaitingReply',
+            actions: [
+              assign({ partial: ({ event }) => event.output, sentGet: true }),
+              {
+                type: 'send',
+                params: ({ context }) => ({
+                  line: encodeCommand({ verb: 'get', offset: context.partial?.offset ?? 0, expected: context.partial?.expected, name: (context.command as { name: string }).name }),
+                }),
+              },
+            ],
+          },
+        ],
+        onError: { target: 'ready', actions: 'recordError' },
+      },
+    },
     awaitingReply: {
-      description: "Command sent; waiting for the server's first reply: ok, an error, or exit.",
+      description: "Command sent; waiting for the server's first reply: ok, an error, or exit. A server that does not know get is asked again with download.",
       invoke: {
         id: 'readReply',
         src: 'readLine',
         onDone: [
           { guard: { type: 'replyIs', params: ({ event }) => ({ line: event.output, expected: Reply.exit }) }, target: 'exit' },
+          {
+            guard: { type: 'getRefused', params: ({ event }) => event.output },
+            target: 'awaitingReply',
+            reenter: true,
+            actions: [
+              assign({ getUnsupported: true, sentGet: false }),
+              { type: 'send', params: ({ context }) => ({ line: encodeCommand(context.command!) }) },
+            ],
+          },
           {
             guard: 'isListing',
             target: 'receivingListing',
@@ -195,13 +284,29 @@ export const clientSessionMachine = setup({
           },
         },
         awaitingSize: {
-          description: 'Waiting for the size line that delimits the payload.',
+          description: 'Waiting for the size line that delimits the payload (after get: size, SHA-256 and the first byte sent).',
           invoke: {
             id: 'readSize',
             src: 'readLine',
             onDone: [
               {
-                guard: { type: 'isSize', params: ({ event }) => event.output },
+                guard: { type: 'verifiedResume', params: ({ event }) => event.output },
+                target: '#clientSession.transferring.resuming',
+                actions: assign(({ event }) => {
+                  const verified = parseVerifiedSize(text(event.output)) as VerifiedSize
+                  return { verified, size: verified.size }
+                }),
+              },
+              {
+                guard: { type: 'verifiedFromStart', params: ({ event }) => event.output },
+                target: '#clientSession.transferring.downloading',
+                actions: assign(({ event }) => {
+                  const verified = parseVerifiedSize(text(event.output)) as VerifiedSize
+                  return { verified, size: verified.size }
+                }),
+              },
+              {
+                guard: { type: 'plainSize', params: ({ event }) => event.output },
                 target: '#clientSession.transferring.downloading',
                 actions: assign({ size: ({ event }) => parseSize(text(event.output)) as number }),
               },
@@ -231,17 +336,32 @@ export const clientSessionMachine = setup({
       description: 'Payload bytes move between the socket and a file, outside the machine.',
       initial: 'downloading',
       states: {
+        resuming: {
+          description: 'The server resumes at the end of the kept part: hashing that part, so the whole file can be checked at the end.',
+          invoke: {
+            id: 'resumePartial',
+            src: 'resumePartial',
+            input: ({ context }) => ({ name: (context.command as { name: string }).name, verified: context.verified! }),
+            onDone: { target: 'downloading' },
+            onError: { target: '#clientSession.closed', actions: 'recordError' },
+          },
+        },
         downloading: {
-          description: 'Writing exactly size bytes to a temporary file in Downloads, renamed when complete.',
+          description:
+            'Writing the bytes to a hidden file in Downloads, renamed when complete (after get: only if the whole file hashes to the SHA-256 announced; a cut leaves the part to resume).',
           invoke: {
             id: 'receiveFile',
             src: 'receiveFile',
-            input: ({ context }) => ({ name: (context.command as { name: string }).name, size: context.size! }),
+            input: ({ context }) => ({ name: (context.command as { name: string }).name, size: context.size!, verified: context.verified }),
             onDone: {
               target: '#clientSession.ready',
               actions: { type: 'recordTransfer', params: ({ event }) => ({ direction: 'download' as const, report: event.output }) },
             },
-            onError: { target: '#clientSession.closed', actions: 'recordError' },
+            onError: [
+              // Every byte arrived, and they were wrong: the connection itself is fine.
+              { guard: { type: 'connectionUsable', params: ({ event }: { event: { error: unknown } }) => event.error }, target: '#clientSession.ready', actions: 'recordError' },
+              { target: '#clientSession.closed', actions: 'recordError' },
+            ],
           },
         },
         uploading: {

@@ -90,7 +90,8 @@ describe('tor client download from a server that breaks off', () => {
   it('exits 1 and leaves no file, not even a partial one, in Downloads', async () => {
     // A peer that announces 1000 bytes, sends 10 and hangs up.
     const peer = net.createServer((socket) => {
-      socket.once('data', () => socket.end('ok\nfound\n1000\n0123456789'))
+      // It speaks the seed protocol: get is unknown to it, so the client asks again with download.
+      socket.on('data', (d) => (d.toString().startsWith('get ') ? socket.write('This command does not exist, rewrite\n') : socket.end('ok\nfound\n1000\n0123456789')))
     })
     await new Promise<void>((resolve) => peer.listen(0, '127.0.0.1', resolve))
     const port = (peer.address() as net.AddressInfo).port

@@ -31,26 +31,104 @@ describe('client session machine', () => {
     expect(finished.snapshot.context.outcome).toEqual({ ok: true, kind: 'listing', entries })
   })
 
-  it('reads found and the size, then downloads exactly that many bytes', () => {
+  const H = 'ab'.repeat(32)
+  const G = 'cd'.repeat(32)
+
+  it('asks for a download with get, reads found and size, hash and first byte, then downloads from 0', () => {
     const { snapshot, sent } = run(
       user({ verb: 'download', name: 'a b' }),
+      done('findPartial', undefined),
+      done('readReply', line('ok')),
+      done('readFound', line('found')),
+      done('readSize', line(`12 ${H} 0`)),
+    )
+    expect(sent).toEqual(['get 0 - a b'])
+    expect(snapshot.value).toEqual({ transferring: 'downloading' })
+    expect(snapshot.context.size).toBe(12)
+    expect(snapshot.context.verified).toEqual({ size: 12, sha256: H, from: 0 })
+  })
+
+  it('asks to resume at the end of a kept part, and hashes that part before downloading the rest', () => {
+    const { snapshot, sent } = run(
+      user({ verb: 'download', name: 'big' }),
+      done('findPartial', { offset: 5, expected: H }),
+      done('readReply', line('ok')),
+      done('readFound', line('found')),
+      done('readSize', line(`12 ${H} 5`)),
+    )
+    expect(sent).toEqual([`get 5 ${H} big`])
+    expect(snapshot.value).toEqual({ transferring: 'resuming' })
+    const after = transition(clientSessionMachine, snapshot, done('resumePartial', undefined) as never)[0]
+    expect(after.value).toEqual({ transferring: 'downloading' })
+    const finished = transition(clientSessionMachine, after, done('receiveFile', { bytes: 7, durationMs: 1 }) as never)[0]
+    expect(finished.context.outcome).toMatchObject({ ok: true, bytes: 7, verified: { sha256: H, from: 5, restarted: false } })
+  })
+
+  it('says the download started over when the server’s file is no longer the one the kept part belongs to', () => {
+    const { snapshot } = run(
+      user({ verb: 'download', name: 'big' }),
+      done('findPartial', { offset: 5, expected: G }),
+      done('readReply', line('ok')),
+      done('readFound', line('found')),
+      done('readSize', line(`12 ${H} 0`)),
+      done('receiveFile', { bytes: 12, durationMs: 1 }),
+    )
+    expect(snapshot.context.outcome).toMatchObject({ ok: true, bytes: 12, verified: { sha256: H, from: 0, restarted: true } })
+  })
+
+  it('falls back to download on a server that does not know get, and remembers it for the connection', () => {
+    const first = run(
+      user({ verb: 'download', name: 'x' }),
+      done('findPartial', undefined),
+      done('readReply', line('This command does not exist, rewrite')),
       done('readReply', line('ok')),
       done('readFound', line('found')),
       done('readSize', line('12')),
     )
-    expect(sent).toEqual(['download a b'])
-    expect(snapshot.value).toEqual({ transferring: 'downloading' })
-    expect(snapshot.context.size).toBe(12)
+    expect(first.sent).toEqual(['get 0 - x', 'download x'])
+    expect(first.snapshot.value).toEqual({ transferring: 'downloading' })
+    expect(first.snapshot.context.verified).toBeUndefined()
+    let snapshot = transition(clientSessionMachine, first.snapshot, done('receiveFile', { bytes: 12, durationMs: 1 }) as never)[0]
+    const sent: string[] = []
+    for (const event of [user({ verb: 'download', name: 'y' }), done('findPartial', undefined)]) {
+      const [next, actions] = transition(clientSessionMachine, snapshot, event as never)
+      snapshot = next
+      for (const action of actions) if (action.type === 'send') sent.push((action.params as { line: string }).line)
+    }
+    expect(sent).toEqual(['download y'])
+  })
+
+  it('closes on a get size line it cannot read: the payload cannot be delimited', () => {
+    const { snapshot } = run(
+      user({ verb: 'download', name: 'x' }),
+      done('findPartial', undefined),
+      done('readReply', line('ok')),
+      done('readFound', line('found')),
+      done('readSize', line('12')),
+    )
+    expect(snapshot.value).toBe('closed')
+  })
+
+  it('stays connected after a checksum mismatch: every byte arrived, they were wrong', () => {
+    const { snapshot } = run(
+      user({ verb: 'download', name: 'x' }),
+      done('findPartial', undefined),
+      done('readReply', line('ok')),
+      done('readFound', line('found')),
+      done('readSize', line(`12 ${H} 0`)),
+      failed('receiveFile', { _tag: 'ChecksumMismatch', code: 'TOR_ERR_CHECKSUM', message: 'checksum mismatch' }),
+    )
+    expect(snapshot.value).toBe('ready')
   })
 
   it('reports Not found file and is ready for the next command', () => {
-    const { snapshot } = run(user({ verb: 'download', name: 'x' }), done('readReply', line('ok')), done('readFound', line('Not found file')))
+    const { snapshot } = run(user({ verb: 'download', name: 'x' }), done('findPartial', undefined), done('readReply', line('ok')), done('readFound', line('Not found file')))
     expect(snapshot.value).toBe('ready')
     expect(snapshot.context.outcome).toMatchObject({ ok: false, error: { code: 'TOR_ERR_NOT_FOUND', message: 'Not found file: x' } })
   })
 
   it('reports an error reply instead of ok', () => {
-    const { snapshot } = run(user({ verb: 'download', name: 'x' }), done('readReply', line('error invalid file name')))
+    const { snapshot } = run(user({ verb: 'download', name: 'x' }), done('findPartial', undefined), done('readReply', line('error invalid file name')))
     expect(snapshot.value).toBe('ready')
     expect(snapshot.context.outcome).toMatchObject({ ok: false, error: { code: 'TOR_ERR_REFUSED', message: 'invalid file name' } })
   })

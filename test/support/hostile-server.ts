@@ -5,7 +5,9 @@ export type FakeReply = string | { readonly end: string } | undefined
 
 /**
  * A fake TFTCP server written for the tests (a hostile or broken one): `reply` decides
- * what each command line gets. Listens on port 0; close it when done.
+ * what each command line gets. Listens on port 0; close it when done. It speaks the
+ * seed protocol: a `get` line is answered as an unknown command (so the client falls
+ * back to `download`) unless `reply` handles it.
  */
 export const fakeServer = async (reply: (line: string, socket: net.Socket) => FakeReply): Promise<{ port: number; server: net.Server }> => {
   const server = net.createServer((socket) => {
@@ -16,7 +18,7 @@ export const fakeServer = async (reply: (line: string, socket: net.Socket) => Fa
       for (let lf = buffer.indexOf('\n'); lf >= 0; lf = buffer.indexOf('\n')) {
         const line = buffer.slice(0, lf)
         buffer = buffer.slice(lf + 1)
-        const answer = reply(line, socket)
+        const answer = reply(line, socket) ?? (line.startsWith('get ') ? 'This command does not exist, rewrite\n' : undefined)
         if (typeof answer === 'string') socket.write(answer)
         else if (answer) socket.end(answer.end)
       }
