@@ -233,6 +233,13 @@ export class ClientConnection {
     const sink = this.sink
     if (sink) {
       this.sink = undefined
+      // What arrived before the cut goes to the file too: a resumable download keeps every byte it got.
+      try {
+        if (this.gathered > 0) writeAll(sink.fd, this.receive, 0, this.gathered)
+      } catch {
+        // The transfer failed anyway; the part is shorter, and a resume asks for what is missing.
+      }
+      this.gathered = 0
       sink.reject(this.failure ?? new TransferIncomplete({ expected: this.payloadBytes + sink.remaining, received: this.payloadBytes }))
     }
     for (const listener of this.endedListeners.splice(0)) listener()

@@ -1,0 +1,46 @@
+import * as net from 'node:net'
+
+/**
+ * A TCP proxy in front of a real server, for faults on the way: `toClient` sees each
+ * chunk the server sends, with how many bytes went before it, and returns the bytes
+ * to forward, or 'cut' to drop both connections there (a network that breaks).
+ * The client's bytes go to the server untouched. Listens on port 0.
+ */
+export const faultyProxy = async (
+  targetPort: number,
+  toClient: (chunk: Buffer, before: number) => Buffer | 'cut',
+): Promise<{ port: number; close: () => void }> => {
+  const sockets = new Set<net.Socket>()
+  const server = net.createServer((client) => {
+    const upstream = net.connect(targetPort, '127.0.0.1')
+    sockets.add(client).add(upstream)
+    let before = 0
+    const cut = () => {
+      client.destroy()
+      upstream.destroy()
+    }
+    client.on('error', cut).on('close', cut)
+    upstream.on('error', cut).on('close', cut)
+    client.pipe(upstream)
+    upstream.on('data', (chunk: Buffer) => {
+      const out = toClient(chunk, before)
+      before += chunk.length
+      if (out === 'cut') return cut()
+      client.write(out)
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    close: () => {
+      for (const s of sockets) s.destroy()
+      server.close()
+    },
+  }
+}
+
+/** Forwards the first `limit` bytes from the server, then cuts both connections. */
+export const cutAfter = (limit: number) => (chunk: Buffer, before: number): Buffer | 'cut' => {
+  if (before >= limit) return 'cut'
+  return before + chunk.length <= limit ? chunk : chunk.subarray(0, limit - before)
+}
