@@ -1,4 +1,3 @@
-import type { Hash } from 'node:crypto'
 import { writeSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import type * as net from 'node:net'
@@ -16,9 +15,14 @@ export const RECEIVE_BUFFER_BYTES = 1 << 20
 const MIN_READ_BYTES = 64 << 10
 const SEND_CHUNK_BYTES = 1 << 20
 
+/** Sees every payload byte written to the file (a download's hash). */
+export interface PayloadHash {
+  update(bytes: Uint8Array): void
+}
+
 type FileSink = {
   readonly fd: number
-  readonly hash: Hash | undefined
+  readonly hash: PayloadHash | undefined
   remaining: number
   resolve: () => void
   reject: (error: unknown) => void
@@ -131,7 +135,7 @@ export class ClientConnection {
   }
 
   /** Writes the next `size` payload bytes into the open file `fd` (and into `hash`, when given). */
-  receiveToFile(fd: number, size: number, hash?: Hash): Promise<void> {
+  receiveToFile(fd: number, size: number, hash?: PayloadHash): Promise<void> {
     this.payloadBytes = 0
     return new Promise((resolve, reject) => {
       // Bytes that arrived together with the size line are already in the decoder.
@@ -235,7 +239,10 @@ export class ClientConnection {
       this.sink = undefined
       // What arrived before the cut goes to the file too: a resumable download keeps every byte it got.
       try {
-        if (this.gathered > 0) writeAll(sink.fd, this.receive, 0, this.gathered)
+        if (this.gathered > 0) {
+          sink.hash?.update(this.receive.subarray(0, this.gathered))
+          writeAll(sink.fd, this.receive, 0, this.gathered)
+        }
       } catch {
         // The transfer failed anyway; the part is shorter, and a resume asks for what is missing.
       }

@@ -1,4 +1,4 @@
-import { createHash, randomUUID, type Hash } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import * as Effect from 'effect/Effect'
@@ -7,6 +7,7 @@ import { ChecksumMismatch, FileNotFound, InvalidFileName, ProtocolViolation, Ser
 import { clientSessionMachine, type TransferInput } from '../machines/client-session.js'
 import { decodeListingRow, isErrorReply, nameProblem, Reply, type FileEntry, type VerifiedSize } from '../protocol/index.js'
 import type { ClientConnection } from './client-connection.js'
+import { ParallelHash } from './parallel-hash.js'
 import { runForActor } from './run-effect.js'
 
 export interface ClientFolders {
@@ -113,17 +114,22 @@ export const findPartial = async (downloads: string, name: string): Promise<{ of
   return { offset: stats.size, expected: meta.sha256 }
 }
 
-const hashFilePrefix = async (file: string, length: number): Promise<Hash> => {
-  const hash = createHash('sha256')
+/** A hash (on its worker) that has seen the first `length` bytes of `file`. */
+const hashFilePrefix = async (file: string, length: number): Promise<ParallelHash> => {
+  const hash = new ParallelHash()
   const handle = await fs.open(file, 'r')
   try {
-    const buffer = Buffer.allocUnsafe(1 << 20)
     for (let at = 0; at < length; ) {
-      const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, length - at), at)
+      // A fresh buffer per read: it is handed to the worker without a copy.
+      const buffer = Buffer.allocUnsafeSlow(Math.min(1 << 20, length - at))
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, at)
       if (bytesRead === 0) throw new Error(`the kept part is shorter than ${length} bytes`)
-      hash.update(buffer.subarray(0, bytesRead))
+      hash.own(bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead))
       at += bytesRead
     }
+  } catch (error) {
+    hash.destroy()
+    throw error
   } finally {
     await handle.close()
   }
@@ -163,12 +169,15 @@ const receiveFile = (connection: ClientConnection, folders: ClientFolders, { nam
  * name only if the whole hashes to the SHA-256 announced. A mismatch drops the part
  * and fails with ChecksumMismatch; a cut keeps the part and its description.
  */
-const receiveVerified = (connection: ClientConnection, folders: ClientFolders, name: string, verified: VerifiedSize, resumed: Hash | undefined) =>
+const receiveVerified = (connection: ClientConnection, folders: ClientFolders, name: string, verified: VerifiedSize, resumed: ParallelHash | undefined) =>
   Effect.gen(function* () {
     yield* checkedName(name)
     const started = Date.now()
     const paths = partialPaths(folders.downloads, name)
-    const hash = verified.from > 0 ? resumed : createHash('sha256')
+    const hash = yield* Effect.acquireRelease(
+      Effect.sync(() => (verified.from > 0 ? resumed : new ParallelHash())),
+      (hash) => Effect.sync(() => hash?.destroy()),
+    )
     if (!hash) return yield* Effect.die(new Error('a resumed download without its kept part hashed'))
     yield* Effect.tryPromise({
       try: async () => {
@@ -188,7 +197,7 @@ const receiveVerified = (connection: ClientConnection, folders: ClientFolders, n
       try: () => connection.receiveToFile(handle.fd, verified.size - verified.from, hash),
       catch: (cause) => cause as StorageFailure,
     })
-    const actual = hash.digest('hex')
+    const actual = yield* Effect.tryPromise({ try: () => hash.digest(), catch: storageFailure('hash the download') })
     if (actual !== verified.sha256) {
       yield* Effect.promise(() => dropPartial(paths))
       return yield* Effect.fail(new ChecksumMismatch({ name, expected: verified.sha256, actual }))
@@ -207,11 +216,12 @@ const receiveVerified = (connection: ClientConnection, folders: ClientFolders, n
 /** The client session machine with this connection's I/O provided. */
 export const createClientLogic = (connection: ClientConnection, folders: ClientFolders) => {
   // The kept part of the download being resumed, hashed in `resuming` for `downloading`.
-  let resumed: Hash | undefined
+  let resumed: ParallelHash | undefined
   return clientSessionMachine.provide({
     actors: {
       findPartial: fromPromise(({ input }) => findPartial(folders.downloads, input.name)),
       resumePartial: fromPromise(async ({ input }) => {
+        resumed?.destroy()
         resumed = undefined
         resumed = await hashFilePrefix(partialPaths(folders.downloads, input.name).part, input.verified.from).catch((cause: unknown) => {
           throw new StorageFailure({ operation: `read the kept part of ${input.name}`, cause })
