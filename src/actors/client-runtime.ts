@@ -126,15 +126,17 @@ export class TorClient {
         timer = undefined
       }
       const subscription = this.actor.subscribe((snapshot) => {
-        if (progress && !timer && snapshot.matches('transferring')) {
+        if (progress && !timer && (snapshot.matches({ transferring: 'downloading' }) || snapshot.matches({ transferring: 'uploading' }))) {
+          // A resumed download starts its bar where the kept part ends.
+          const from = snapshot.context.verified?.from ?? 0
           progress.start(snapshot.context.size ?? 0, 'name' in command ? command.name : '')
-          timer = setInterval(() => progress.update(this.connection.transferred), PROGRESS_INTERVAL_MS)
+          timer = setInterval(() => progress.update(from + this.connection.transferred), PROGRESS_INTERVAL_MS)
         }
         const finished = snapshot.status === 'done' || snapshot.matches('ready')
         if (!finished) return
         subscription.unsubscribe()
         if (watchdog) clearInterval(watchdog)
-        if (timer) progress?.update(this.connection.transferred)
+        if (timer) progress?.update((snapshot.context.verified?.from ?? 0) + this.connection.transferred)
         stopProgress()
         progress?.stop()
         const outcome = snapshot.context.outcome
@@ -145,7 +147,7 @@ export class TorClient {
     })
   }
 
-  /** Cancels the command in progress (Ctrl-C): the connection is dropped, nothing partial is kept. */
+  /** Cancels the command in progress (Ctrl-C): the connection is dropped; a verified download keeps its part to resume, nothing else partial is kept. */
   cancel(what: string): void {
     this.connection.fail(new Cancelled({ what }))
   }

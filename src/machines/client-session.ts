@@ -155,7 +155,7 @@ export const clientSessionMachine = setup({
           {
             guard: { type: 'commandIsUpload', params: ({ event }) => event.command },
             target: 'preparingUpload',
-            actions: assign({ command: ({ event }) => event.command, outcome: undefined, size: undefined }),
+            actions: assign({ command: ({ event }) => event.command, outcome: undefined, size: undefined, verified: undefined, partial: undefined, sentGet: false }),
           },
           {
             guard: { type: 'commandIsDownload', params: ({ event }) => event.command },
@@ -165,7 +165,7 @@ export const clientSessionMachine = setup({
           {
             target: 'awaitingReply',
             actions: [
-              assign({ command: ({ event }) => event.command, outcome: undefined, size: undefined }),
+              assign({ command: ({ event }) => event.command, outcome: undefined, size: undefined, verified: undefined, partial: undefined, sentGet: false }),
               { type: 'send', params: ({ event }) => ({ line: encodeCommand(event.command) }) },
             ],
           },
