@@ -88,6 +88,16 @@ const scenarios: Record<string, Scenario> = {
     await c.line()
     await c.line()
   },
+  'verified-get': async (c) => {
+    // a.txt holds "hello": its SHA-256, a fresh get, a resume at 2, a stale hash (starts over), a missing file.
+    const hello = '2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824'
+    await c.send(`get 0 - a.txt\nget 2 ${hello} a.txt\nget 2 ${'0'.repeat(64)} a.txt\nget 0 - none.txt\n`)
+    await c.line(), await c.line(), await c.line(), await c.bytes(5)
+    await c.line(), await c.line(), await c.line(), await c.bytes(3)
+    await c.line(), await c.line(), await c.line(), await c.bytes(5)
+    await c.line(), await c.line()
+    await exit(c)
+  },
   'line-too-long': async (c) => {
     await c.send(`${'x'.repeat(5000)}\n`)
     await c.line()
