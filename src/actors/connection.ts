@@ -9,6 +9,7 @@ import { sendFromStream } from './send-from-stream.js'
 
 type PayloadTarget = {
   sink: Writable | undefined // undefined: drop the bytes (the sink failed, or there is none)
+  hash: { update(bytes: Uint8Array): void } | undefined
   received: number
   onBytes: ((received: number) => void) | undefined
   resolve: () => void
@@ -96,7 +97,7 @@ export class Connection {
    * sink fails (or there is none), the rest of the payload is read and dropped so
    * the next command parses, and the sink's error is the rejection.
    */
-  receivePayload(size: number, sink: Writable | undefined, onBytes?: (received: number) => void): Promise<void> {
+  receivePayload(size: number, sink: Writable | undefined, onBytes?: (received: number) => void, hash?: { update(bytes: Uint8Array): void }): Promise<void> {
     if (size === 0) return Promise.resolve()
     return new Promise((resolve, reject) => {
       let sinkError: unknown
@@ -110,6 +111,7 @@ export class Connection {
       this.lines.decoder.expectRaw(size)
       this.payload = {
         sink,
+        hash,
         received: 0,
         onBytes,
         resolve: () => (settle(), sinkError ? reject(sinkError) : resolve()),
@@ -215,6 +217,7 @@ export class Connection {
     const decoder = this.lines.decoder
     for (let frame = decoder.next(); frame?._tag === 'Raw'; frame = decoder.next()) {
       target.received += frame.bytes.length
+      target.hash?.update(frame.bytes)
       if (target.sink && !target.sink.write(frame.bytes) && frame.remaining > 0) this.block(target.sink)
       target.onBytes?.(target.received)
       if (frame.remaining === 0) {

@@ -1,33 +1,87 @@
 import { Worker } from 'node:worker_threads'
 
-// The worker: SHA-256 over the chunks it is sent, the hex digest when asked.
+// The worker: one SHA-256 per id over the chunks it is sent; the hex digest when asked.
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads')
 const { createHash } = require('node:crypto')
-const hash = createHash('sha256')
-parentPort.on('message', (message) => {
-  if (message === 'digest') parentPort.postMessage(hash.digest('hex'))
-  else hash.update(new Uint8Array(message))
+const hashes = new Map()
+parentPort.on('message', ({ id, op, bytes }) => {
+  if (op === 'update') {
+    let hash = hashes.get(id)
+    if (!hash) hashes.set(id, (hash = createHash('sha256')))
+    hash.update(new Uint8Array(bytes))
+  } else if (op === 'digest') {
+    const hash = hashes.get(id) ?? createHash('sha256')
+    hashes.delete(id)
+    parentPort.postMessage({ id, hex: hash.digest('hex') })
+  } else hashes.delete(id)
 })
 `
 
 /**
- * SHA-256 computed on a worker thread, so that hashing a download does not slow
- * the thread that moves its bytes (node:crypto hashes about 1.5 GB/s here, about
- * as fast as a download arrives: on the same thread it nearly doubled a 1 GiB
- * download's time). `update` copies the bytes (the caller's buffer is reused) and
- * hands the copy over without another copy; `own` hands over a buffer the caller
- * gives up. `digest` resolves once every chunk before it is hashed.
+ * One worker thread per process hashes for every transfer: SHA-256 at about
+ * 1.5 GB/s here is as fast as a transfer moves, so on the thread that moves the
+ * bytes it nearly doubled a 1 GiB download's time, and on a server it would hold
+ * up every other client. The worker is started on first use and does not keep the
+ * process alive while no digest is awaited.
+ */
+class HashWorker {
+  private worker: Worker | undefined
+  private nextId = 0
+  private readonly waiting = new Map<number, { resolve: (hex: string) => void; reject: (error: unknown) => void }>()
+
+  private get thread(): Worker {
+    if (!this.worker) {
+      const worker = new Worker(WORKER_SOURCE, { eval: true })
+      worker.unref()
+      worker.on('message', ({ id, hex }: { id: number; hex: string }) => {
+        this.waiting.get(id)?.resolve(hex)
+        this.waiting.delete(id)
+        if (this.waiting.size === 0) worker.unref()
+      })
+      worker.on('error', (error) => {
+        for (const waiter of this.waiting.values()) waiter.reject(error)
+        this.waiting.clear()
+        this.worker = undefined
+      })
+      this.worker = worker
+    }
+    return this.worker
+  }
+
+  newId(): number {
+    return ++this.nextId
+  }
+
+  update(id: number, buffer: ArrayBuffer): void {
+    this.thread.postMessage({ id, op: 'update', bytes: buffer }, [buffer])
+  }
+
+  digest(id: number): Promise<string> {
+    const thread = this.thread
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject })
+      thread.ref()
+      thread.postMessage({ id, op: 'digest' })
+    })
+  }
+
+  drop(id: number): void {
+    this.worker?.postMessage({ id, op: 'drop' })
+  }
+}
+
+const shared = new HashWorker()
+
+/**
+ * A SHA-256 computed on the shared hash worker. `update` copies the bytes (the
+ * caller's buffer is reused) and hands the copy over without another copy; `own`
+ * hands over a buffer the caller gives up. `digest` resolves once every chunk before
+ * it is hashed; `destroy` forgets a hash that will not be finished.
  */
 export class ParallelHash {
-  private readonly worker = new Worker(WORKER_SOURCE, { eval: true })
-  private failure: Error | undefined
-
-  constructor() {
-    this.worker.on('error', (error) => (this.failure ??= error))
-    // A hash nobody asks for must not keep the process alive.
-    this.worker.unref()
-  }
+  private readonly id = shared.newId()
+  private done = false
 
   update(bytes: Uint8Array): void {
     this.own(new Uint8Array(bytes))
@@ -35,26 +89,18 @@ export class ParallelHash {
 
   /** Hashes `bytes`, which the caller must not use again. */
   own(bytes: Uint8Array): void {
-    const buffer = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer : bytes.slice().buffer
-    this.worker.postMessage(buffer, [buffer as ArrayBuffer])
+    const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+    shared.update(this.id, (whole ? bytes.buffer : bytes.slice().buffer) as ArrayBuffer)
   }
 
-  async digest(): Promise<string> {
-    if (this.failure) throw this.failure
-    const result = new Promise<string>((resolve, reject) => {
-      this.worker.once('message', (hex: string) => resolve(hex))
-      this.worker.once('error', reject)
-    })
-    this.worker.ref()
-    this.worker.postMessage('digest')
-    try {
-      return await result
-    } finally {
-      void this.worker.terminate()
-    }
+  digest(): Promise<string> {
+    this.done = true
+    return shared.digest(this.id)
   }
 
   destroy(): void {
-    void this.worker.terminate()
+    if (this.done) return
+    this.done = true
+    shared.drop(this.id)
   }
 }

@@ -8,6 +8,7 @@ import { encodeListingRow, Reply } from '../protocol/index.js'
 import { verifyLogin } from '../accounts/accounts.js'
 import type { OpenedFile, StorageService, UploadTarget } from '../storage/storage.js'
 import type { Connection } from './connection.js'
+import { ParallelHash } from './parallel-hash.js'
 import { runForActor } from './run-effect.js'
 
 /** Listing rows are written in batches of about this many bytes, each waiting for the socket to drain. */
@@ -125,14 +126,32 @@ export const createSessionLogic = (env: SessionEnvironment) => {
       const staged = port.take('upload')
       if (!staged) return yield* Effect.die(new Error('receiveUpload without a prepared upload'))
       // Interrupted (client gone, kicked, stalled) or failed: the scope removes the temporary file.
-      yield* Effect.addFinalizer((exit) => Scope.close(staged.scope, exit))
+      // A verified upload that arrived whole is staged again for its checksum line instead.
+      let kept = false
+      yield* Effect.addFinalizer((exit) => (kept ? Effect.void : Scope.close(staged.scope, exit)))
+      const hash = transfer.verified ? yield* Effect.acquireRelease(Effect.sync(() => new ParallelHash()), (hash) => Effect.sync(() => hash.destroy())) : undefined
       const started = Date.now()
       yield* Effect.tryPromise({
-        try: () => port.connection.receivePayload(transfer.size, staged.target.sink, progress),
+        try: () => port.connection.receivePayload(transfer.size, staged.target.sink, progress, hash),
         catch: (cause) => (isTorError(cause) ? cause : new StorageFailure({ operation: `write ${transfer.name}`, cause })),
       })
+      const report = { bytes: transfer.size, durationMs: Date.now() - started }
+      if (hash) {
+        const sha256 = yield* Effect.promise(() => hash.digest())
+        yield* port.stage(staged)
+        kept = true
+        return { ...report, sha256 } satisfies TransferReport
+      }
       yield* staged.target.commit
-      return { bytes: transfer.size, durationMs: Date.now() - started } satisfies TransferReport
+      return report satisfies TransferReport
+    }).pipe(Effect.scoped)
+
+  const commitUpload = (port: SessionPort) =>
+    Effect.gen(function* () {
+      const staged = port.take('upload')
+      if (!staged) return yield* Effect.die(new Error('commitUpload without a received upload'))
+      yield* Effect.addFinalizer((exit) => Scope.close(staged.scope, exit))
+      yield* staged.target.commit
     }).pipe(Effect.scoped)
 
   const streamListing = async (connection: Connection, search: string | undefined, signal: AbortSignal, progress: (n: number) => void) => {
@@ -173,11 +192,16 @@ export const createSessionLogic = (env: SessionEnvironment) => {
       receiveUpload: fromPromise(({ input, signal, system }) =>
         runForActor(receiveUpload(portOf(input), input, progressOf(system, input.clientId)), signal),
       ),
+      commitUpload: fromPromise(({ input, signal }) => runForActor(commitUpload(portOf(input)), signal)),
     },
     actions: {
       reply: ({ context }, params) => (context.io as SessionPort | undefined)?.connection.write(params.lines),
       log: ({ context }, params) => {
         if (params) env.log(context.clientId, params)
+      },
+      discardUpload: ({ context }) => {
+        const port = context.io as SessionPort | undefined
+        if (port) Effect.runFork(port.releaseStaged)
       },
       closeConnection: ({ context }) => {
         const port = context.io as SessionPort | undefined

@@ -7,8 +7,10 @@ import {
   LOGGED_REFUSALS,
   LoginReply,
   decideCommand,
+  decideChecksum,
   decideUploadSize,
   resumeFrom,
+  type ChecksumDecision,
   type CommandDecision,
   type LineResult,
   type SessionLimits,
@@ -49,6 +51,8 @@ export interface Transfer {
   readonly offset?: number
   /** The file's SHA-256, when the client asked for a verified download. */
   readonly sha256?: string
+  /** A verified upload (put): a checksum line follows the bytes, and the file is stored only if it matches. */
+  readonly verified?: boolean
 }
 
 export interface SessionContext extends SessionInput {
@@ -56,6 +60,10 @@ export interface SessionContext extends SessionInput {
   readonly decision: CommandDecision | undefined
   /** The decision on the last upload size line. */
   readonly size: SizeDecision | undefined
+  /** A verified upload received, waiting for its checksum line: what the bytes hashed to, and how the transfer went. */
+  readonly received: TransferReport | undefined
+  /** The decision on that checksum line. */
+  readonly checksum: ChecksumDecision | undefined
   readonly transfer: Transfer | undefined
   /** Bytes moved by the transfer in progress, as last reported by the I/O. */
   readonly transferred: number
@@ -78,6 +86,8 @@ export type DownloadLookup = { readonly found: true; readonly size: number; read
 export interface TransferReport {
   readonly bytes: number
   readonly durationMs: number
+  /** A verified upload's bytes hashed as they arrived (not stored yet). */
+  readonly sha256?: string
 }
 
 /** The problem of a failed actor: `message` for the server's log, `publicReason` safe to send to the client. */
@@ -123,6 +133,7 @@ const uploadOf = (context: SessionContext): Transfer => ({
   name: nameOf(context),
   size: (context.size as { size: number }).size,
   replace: context.permissions.includes('overwrite'),
+  ...((decision(context) as Extract<CommandDecision, { next: 'upload' }>).verified ? { verified: true } : {}),
 })
 /** The `error <reason>` reply for a failed actor: never a server path. */
 const failureReply = ({ event }: { event: { error: unknown } }) => ({ lines: [errorReply(failureOf(event.error).publicReason)] })
@@ -194,13 +205,18 @@ export const serverSessionMachine = setup({
     statTarget: fromPromise<{ exists: boolean }, SessionRef & { name: string }>(notProvided('statTarget')),
     sendFile: fromPromise<TransferReport, SessionRef & Transfer>(notProvided('sendFile')),
     receiveUpload: fromPromise<TransferReport, SessionRef & Transfer>(notProvided('receiveUpload')),
+    commitUpload: fromPromise<void, SessionRef>(notProvided('commitUpload')),
   },
   actions: {
     reply: (_, _params: { lines: readonly string[] }) => notProvided('reply')(),
     /** Writes one log line; undefined logs nothing. */
     log: (_, _params: SessionLog | undefined) => notProvided('log')(),
     closeConnection: notProvided('closeConnection'),
-    startWaiting: assign({ decision: undefined, size: undefined, transfer: undefined, transferred: 0, idleSince: () => Date.now() }),
+    /** Drops a received upload that will not be stored (its temporary file, its multipart upload). */
+    discardUpload: notProvided('discardUpload'),
+    startWaiting: assign({ decision: undefined, size: undefined, transfer: undefined, transferred: 0, received: undefined, checksum: undefined, idleSince: () => Date.now() }),
+    storeReceived: assign({ received: (_, report: TransferReport) => report }),
+    storeChecksum: assign({ checksum: ({ context }, line: LineResult) => decideChecksum(line, context.received?.sha256 ?? '') }),
     storeDecision: assign({
       decision: ({ context }, line: LineResult) => decideCommand(line, { account: context.account, permissions: context.permissions }),
     }),
@@ -217,6 +233,8 @@ export const serverSessionMachine = setup({
     decidedTo: ({ context }, next: CommandDecision['next']) => decision(context).next === next,
     refusalLimitReached: ({ context }) => context.refusals + 1 >= context.limits.maxRefusals,
     sizeAccepted: ({ context }) => context.size?.accepted === true,
+    uploadVerified: ({ context }) => context.transfer?.verified === true,
+    checksumMatches: ({ context }) => context.checksum?.matches === true,
     fileFound: (_, lookup: DownloadLookup) => lookup.found,
     peerClosed: (_, error: unknown) => (error as { _tag?: string } | undefined)?._tag === 'PeerClosed',
     draining: ({ context }) => context.draining,
@@ -233,6 +251,8 @@ export const serverSessionMachine = setup({
     ...input,
     decision: undefined,
     size: undefined,
+    received: undefined,
+    checksum: undefined,
     transfer: undefined,
     transferred: 0,
     idleSince: 0,
@@ -554,13 +574,21 @@ export const serverSessionMachine = setup({
             id: 'receiveUpload',
             src: 'receiveUpload',
             input: ({ context }) => ({ ...ref({ context }), ...context.transfer! }),
-            onDone: {
-              target: '#serverSession.awaitingCommand',
-              actions: [
-                { type: 'reply', params: { lines: [Reply.end] } },
-                { type: 'log', params: ({ context, event }) => ({ kind: 'transferred', transfer: context.transfer!, report: event.output }) },
-              ],
-            },
+            onDone: [
+              {
+                // A verified upload is stored only once its checksum line matches what arrived.
+                guard: 'uploadVerified',
+                target: '#serverSession.awaitingChecksum',
+                actions: { type: 'storeReceived', params: ({ event }) => event.output },
+              },
+              {
+                target: '#serverSession.awaitingCommand',
+                actions: [
+                  { type: 'reply', params: { lines: [Reply.end] } },
+                  { type: 'log', params: ({ context, event }) => ({ kind: 'transferred', transfer: context.transfer!, report: event.output }) },
+                ],
+              },
+            ],
             onError: [
               {
                 // The client went away: nothing to answer, the temporary file is already gone.
@@ -585,6 +613,65 @@ export const serverSessionMachine = setup({
             ],
           },
           ...stallWatch({ replyOnStall: true }),
+        },
+      },
+    },
+    awaitingChecksum: {
+      description: 'A verified upload (put) arrived and was hashed on the way; waiting for the SHA-256 line the client sends after the bytes.',
+      after: {
+        idleTimeout: {
+          target: 'closed',
+          actions: [
+            'discardUpload',
+            { type: 'reply', params: ({ context }) => ({ lines: [ClosingReply.idle(context.limits.idleTimeoutMs)] }) },
+            { type: 'log', params: ({ context }) => ({ kind: 'closing', reason: `no checksum line for ${context.limits.idleTimeoutMs} ms` }) },
+          ],
+        },
+      },
+      invoke: {
+        id: 'readChecksum',
+        src: 'readLine',
+        input: ref,
+        onDone: { target: 'checkingChecksum', actions: { type: 'storeChecksum', params: ({ event }) => event.output } },
+        onError: { target: 'closed', actions: 'discardUpload' },
+      },
+    },
+    checkingChecksum: {
+      description: 'Store the upload if the client’s SHA-256 is what the bytes hashed to; otherwise drop it and say checksum mismatch.',
+      always: [
+        { guard: 'checksumMatches', target: 'storingUpload' },
+        {
+          target: 'awaitingCommand',
+          actions: [
+            'discardUpload',
+            { type: 'reply', params: ({ context }) => ({ lines: [(context.checksum as { reply: string }).reply] }) },
+            {
+              type: 'log',
+              params: ({ context }) => ({ kind: 'transferFailed', transfer: context.transfer!, reason: (context.checksum as { reason: string }).reason }),
+            },
+          ],
+        },
+      ],
+    },
+    storingUpload: {
+      description: 'Making the verified upload visible under its name (rename, or completing the multipart upload), then end.',
+      invoke: {
+        id: 'commitUpload',
+        src: 'commitUpload',
+        input: ref,
+        onDone: {
+          target: 'awaitingCommand',
+          actions: [
+            { type: 'reply', params: { lines: [Reply.end] } },
+            { type: 'log', params: ({ context }) => ({ kind: 'transferred', transfer: context.transfer!, report: context.received! }) },
+          ],
+        },
+        onError: {
+          target: 'awaitingCommand',
+          actions: [
+            { type: 'reply', params: failureReply },
+            { type: 'log', params: ({ context, event }) => ({ kind: 'transferFailed', transfer: context.transfer!, reason: failureOf(event.error).message }) },
+          ],
         },
       },
     },

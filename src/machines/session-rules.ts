@@ -4,6 +4,7 @@ import {
   errorReply,
   nameProblem,
   normalizeName,
+  parseChecksum,
   parseCommand,
   parseSize,
   redactLine,
@@ -42,7 +43,7 @@ export const LOGGED_REFUSALS = 3
 export type CommandDecision =
   | { readonly next: 'list'; readonly search?: string }
   | { readonly next: 'download'; readonly name: string; readonly verified?: { readonly offset: number; readonly expected: string | undefined } }
-  | { readonly next: 'upload'; readonly name: string }
+  | { readonly next: 'upload'; readonly name: string; readonly verified?: boolean }
   | { readonly next: 'auth'; readonly account: string; readonly token: string }
   | { readonly next: 'exit' }
   | { readonly next: 'refuse'; readonly command: string; readonly reply: string; readonly reason: string }
@@ -84,13 +85,15 @@ const decideSyntax = (line: LineResult): CommandDecision => {
       return { next: 'list', search: command.text }
     case 'download':
     case 'get':
-    case 'upload': {
+    case 'upload':
+    case 'put': {
       const name = normalizeName(command.name)
       const problem = nameProblem(name)
       if (problem !== undefined) {
         return { next: 'refuse', command: line.text, reply: errorReply('invalid file name'), reason: `invalid file name (${problem})` }
       }
       if (command.verb === 'get') return { next: 'download', name, verified: { offset: command.offset, expected: command.expected } }
+      if (command.verb === 'put') return { next: 'upload', name, verified: true }
       return { next: command.verb, name }
     }
     case 'auth':
@@ -109,6 +112,16 @@ const decideSyntax = (line: LineResult): CommandDecision => {
  */
 export const resumeFrom = (asked: { readonly offset: number; readonly expected: string | undefined }, file: { readonly size: number; readonly sha256: string }): number =>
   asked.expected === file.sha256 && asked.offset <= file.size ? asked.offset : 0
+
+/** The checksum line after a verified upload's bytes: stored once it is read, as the machine decides on it. */
+export type ChecksumDecision = { readonly matches: true } | { readonly matches: false; readonly reply: string; readonly reason: string }
+
+export const decideChecksum = (line: LineResult, received: string): ChecksumDecision => {
+  const claimed = line._tag === 'Line' ? parseChecksum(line.text) : undefined
+  if (claimed === received) return { matches: true }
+  const reason = claimed === undefined ? 'no valid SHA-256 line after the bytes' : `the bytes received hash to ${received}, not ${claimed}`
+  return { matches: false, reply: errorReply(`checksum mismatch: ${reason}; nothing was stored`), reason: `checksum mismatch: ${reason}` }
+}
 
 export const LoginReply = {
   failed: errorReply('authentication failed'),

@@ -11,6 +11,8 @@ import { FileTooLarge, InvalidSize, ProtocolViolation } from '../errors.js'
  *     get <offset> <sha256 or -> <name>\n   a verified download, resumed at <offset> if the file's
  *                                          SHA-256 is still the one given
  *     upload <name>\n
+ *     put <name>\n                 a verified upload: as upload, then a line with the
+ *                                  SHA-256 of the bytes right after them
  *     auth <account> <token>\n      neither contains a space
  *     exit\n
  *
@@ -35,6 +37,7 @@ export type Command =
   | { readonly verb: 'download'; readonly name: string }
   | { readonly verb: 'get'; readonly offset: number; readonly expected: string | undefined; readonly name: string }
   | { readonly verb: 'upload'; readonly name: string }
+  | { readonly verb: 'put'; readonly name: string }
   | { readonly verb: 'auth'; readonly account: string; readonly token: string }
   | { readonly verb: 'exit' }
 
@@ -58,6 +61,7 @@ export const parseCommand = (line: string): ParsedCommand => {
       return arg ? { verb, text: arg } : { verb: 'unknown', line }
     case 'download':
     case 'upload':
+    case 'put':
       return arg ? { verb, name: arg } : { verb: 'unknown', line }
     case 'get': {
       // get <offset> <sha256 or -> <name>: the name is the rest of the line.
@@ -85,6 +89,7 @@ export const encodeCommand = (command: Command): string => {
       return `search ${command.text}`
     case 'download':
     case 'upload':
+    case 'put':
       return `${command.verb} ${command.name}`
     case 'get':
       return `get ${command.offset} ${command.expected ?? '-'} ${command.name}`
@@ -146,6 +151,13 @@ export interface VerifiedSize {
   readonly sha256: string
   readonly from: number
 }
+
+/**
+ * The checksum line a verified upload (`put`) sends right after its bytes:
+ *
+ *     <sha256 of the bytes sent, 64 lowercase hex>\n
+ */
+export const parseChecksum = (text: string): string | undefined => (/^[0-9a-f]{64}$/.test(text) ? text : undefined)
 
 export const encodeVerifiedSize = (v: VerifiedSize): string => `${v.size} ${v.sha256} ${v.from}`
 

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { writeFile } from 'node:fs/promises'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
 import * as path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { RawClient } from '../support/raw-client.js'
@@ -73,5 +73,38 @@ describe('get: a verified download that can resume', () => {
     await c.send('download a.txt\n')
     expect([await c.line(), await c.line(), await c.line()]).toEqual(['ok', 'found', '5'])
     expect((await c.bytes(5)).toString()).toBe('hello')
+  })
+})
+
+describe('put: a verified upload', () => {
+  let t: TestServer | undefined
+  const clients: RawClient[] = []
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.destroy()
+    await t?.stop()
+  })
+
+  it('stores the file only when the SHA-256 line after the bytes is what they hash to', async () => {
+    t = await startTestServer()
+    const c = await RawClient.connect(t.server.port)
+    clients.push(c)
+    const bytes = randomBytes(3 << 20)
+    await c.send('put good.bin\n')
+    expect(await c.line()).toBe('ok')
+    await c.send(`${bytes.length}\n`)
+    expect(await c.line()).toBe('ok')
+    await c.send(Buffer.concat([bytes, Buffer.from(`${sha(bytes)}\n`)]))
+    expect(await c.line()).toBe('end')
+    expect(sha(await readFile(path.join(t.dir, 'good.bin')))).toBe(sha(bytes))
+
+    await c.send('put bad.bin\n5\n')
+    expect([await c.line(), await c.line()]).toEqual(['ok', 'ok'])
+    await c.send(`hello${sha(Buffer.from('hellO'))}\n`)
+    expect(await c.line()).toBe(`error checksum mismatch: the bytes received hash to ${sha(Buffer.from('hello'))}, not ${sha(Buffer.from('hellO'))}; nothing was stored`)
+    await c.send('put worse.bin\n5\nhellonot a hash\nshow\n')
+    expect([await c.line(), await c.line()]).toEqual(['ok', 'ok'])
+    expect(await c.line()).toBe('error checksum mismatch: no valid SHA-256 line after the bytes; nothing was stored')
+    expect((await c.listing()).map((row) => row.split('\t')[0])).toEqual(['good.bin'])
+    expect((await readdir(t.dir)).filter((n) => !n.startsWith('.'))).toEqual(['good.bin'])
   })
 })
