@@ -160,8 +160,8 @@ export class ClientConnection {
     })
   }
 
-  /** Sends exactly `size` bytes of the file at `path`, without ending the connection. */
-  async sendFromFile(path: string, size: number, signal?: AbortSignal): Promise<void> {
+  /** Sends exactly `size` bytes of the file at `path`, without ending the connection (each chunk into `hash`, when given). */
+  async sendFromFile(path: string, size: number, signal?: AbortSignal, hash?: PayloadHash): Promise<void> {
     this.payloadBytes = 0
     const handle = await open(path, 'r').catch((cause) => {
       throw new StorageFailure({ operation: `open ${path}`, cause })
@@ -170,6 +170,7 @@ export class ClientConnection {
       await sendFromFd(this.socket, handle.fd, size, {
         chunkBytes: SEND_CHUNK_BYTES,
         signal,
+        onChunk: hash && ((chunk) => hash.update(chunk)),
         onBytes: (sent) => {
           this.payloadBytes = sent
           this.lastActivity = Date.now()

@@ -238,8 +238,14 @@ export const createClientLogic = (connection: ClientConnection, folders: ClientF
       }),
       sendFile: fromPromise(async ({ input, signal }) => {
         const started = Date.now()
-        await connection.sendFromFile(path.join(folders.uploads, input.name), input.size, signal)
-        return { bytes: input.size, durationMs: Date.now() - started }
+        const hash = input.hash ? new ParallelHash() : undefined
+        try {
+          await connection.sendFromFile(path.join(folders.uploads, input.name), input.size, signal, hash)
+          const sha256 = await hash?.digest()
+          return { bytes: input.size, durationMs: Date.now() - started, ...(sha256 ? { sha256 } : {}) }
+        } finally {
+          hash?.destroy()
+        }
       }),
     },
     actions: {

@@ -18,7 +18,14 @@ export const sendFromFd = (
   socket: Socket,
   fd: number,
   size: number,
-  options: { readonly chunkBytes: number; readonly start?: number; readonly signal?: AbortSignal; readonly onBytes?: (sent: number) => void },
+  options: {
+    readonly chunkBytes: number
+    readonly start?: number
+    readonly signal?: AbortSignal
+    readonly onBytes?: (sent: number) => void
+    /** Sees each chunk before it is written (a hash); the buffer is reused once written. */
+    readonly onChunk?: (chunk: Uint8Array) => void
+  },
 ): Promise<void> =>
   new Promise<void>((resolve, reject) => {
     if (size === 0) return resolve()
@@ -58,7 +65,9 @@ export const sendFromFd = (
         if (error) return fail(new StorageFailure({ operation: 'read the file', cause: error }))
         if (n !== want) return fail(new TransferIncomplete({ expected: size, received: at + n }))
         busy[i] = true
-        socket.write(n === length ? buffers[i] : buffers[i].subarray(0, n), (writeError) => {
+        const chunk = n === length ? buffers[i] : buffers[i].subarray(0, n)
+        options.onChunk?.(chunk)
+        socket.write(chunk, (writeError) => {
           busy[i] = false
           if (writeError) return fail(new PeerClosed({ during: 'transfer' }))
           sent += n

@@ -48,6 +48,10 @@ export interface ClientContext {
   readonly getUnsupported: boolean
   /** The size line of a get: size, SHA-256, first byte sent. */
   readonly verified: VerifiedSize | undefined
+  /** The upload was asked for with put (verified). */
+  readonly sentPut: boolean
+  /** The server answered put as an unknown command: this connection uploads with upload. */
+  readonly putUnsupported: boolean
 }
 
 export type ClientEvent =
@@ -92,23 +96,25 @@ export const clientSessionMachine = setup({
     findPartial: fromPromise<{ offset: number; expected: string } | undefined, { name: string }>(notProvided('findPartial')),
     resumePartial: fromPromise<void, { name: string; verified: VerifiedSize }>(notProvided('resumePartial')),
     receiveFile: fromPromise<{ bytes: number; durationMs: number }, TransferInput>(notProvided('receiveFile')),
-    sendFile: fromPromise<{ bytes: number; durationMs: number }, TransferInput>(notProvided('sendFile')),
+    sendFile: fromPromise<{ bytes: number; durationMs: number; sha256?: string }, TransferInput & { hash: boolean }>(notProvided('sendFile')),
   },
   actions: {
     send: (_, _params: { line: string }) => notProvided('send')(),
     closeConnection: notProvided('closeConnection'),
     recordError: assign({ outcome: ({ event }) => errorOutcome((event as { error?: unknown }).error) }),
     recordTransfer: assign(
-      ({ context }, params: { direction: 'download' | 'upload'; report: { bytes: number; durationMs: number } }) => ({
+      ({ context }, params: { direction: 'download' | 'upload'; report: { bytes: number; durationMs: number; sha256?: string } }) => ({
         outcome: {
           ok: true,
           kind: 'transferred',
           direction: params.direction,
           name: (context.command as { name: string }).name,
-          ...params.report,
+          bytes: params.report.bytes,
+          durationMs: params.report.durationMs,
           ...(params.direction === 'download' && context.verified
             ? { verified: { sha256: context.verified.sha256, from: context.verified.from, restarted: context.partial !== undefined && context.verified.from === 0 } }
             : {}),
+          ...(params.direction === 'upload' && params.report.sha256 ? { verified: { sha256: params.report.sha256, from: 0, restarted: false } } : {}),
         } satisfies ClientOutcome,
       }),
     ),
@@ -124,6 +130,9 @@ export const clientSessionMachine = setup({
     commandIsUpload: (_, command: Command) => command.verb === 'upload',
     commandIsDownload: (_, command: Command) => command.verb === 'download',
     getUnsupported: ({ context }) => context.getUnsupported,
+    putUnsupported: ({ context }) => context.putUnsupported,
+    putRefused: ({ context }, line: LineResult) => context.sentPut && text(line) === Reply.unknownCommand,
+    hashed: (_, report: { sha256?: string }) => report.sha256 !== undefined,
     getRefused: ({ context }, line: LineResult) => context.sentGet && text(line) === Reply.unknownCommand,
     verifiedResume: ({ context }, line: LineResult) => {
       const v = context.sentGet ? parseVerifiedSize(text(line)) : undefined
@@ -138,7 +147,17 @@ export const clientSessionMachine = setup({
   },
 }).createMachine({
   id: 'clientSession',
-  context: { command: undefined, size: undefined, outcome: undefined, partial: undefined, sentGet: false, getUnsupported: false, verified: undefined },
+  context: {
+    command: undefined,
+    size: undefined,
+    outcome: undefined,
+    partial: undefined,
+    sentGet: false,
+    getUnsupported: false,
+    verified: undefined,
+    sentPut: false,
+    putUnsupported: false,
+  },
   initial: 'ready',
   states: {
     ready: {
@@ -155,7 +174,7 @@ export const clientSessionMachine = setup({
           {
             guard: { type: 'commandIsUpload', params: ({ event }) => event.command },
             target: 'preparingUpload',
-            actions: assign({ command: ({ event }) => event.command, outcome: undefined, size: undefined, verified: undefined, partial: undefined, sentGet: false }),
+            actions: assign({ command: ({ event }) => event.command, outcome: undefined, size: undefined, verified: undefined, partial: undefined, sentGet: false, sentPut: false }),
           },
           {
             guard: { type: 'commandIsDownload', params: ({ event }) => event.command },
@@ -173,18 +192,25 @@ export const clientSessionMachine = setup({
       },
     },
     preparingUpload: {
-      description: 'Checking the local file in Uploads and its size before telling the server.',
+      description: 'Checking the local file in Uploads and its size before telling the server: put (verified), or upload on a server that knows no put.',
       invoke: {
         id: 'statUpload',
         src: 'statUpload',
         input: ({ context }) => ({ name: (context.command as { name: string }).name }),
-        onDone: {
-          target: 'awaitingReply',
-          actions: [
-            assign({ size: ({ event }) => event.output }),
-            { type: 'send', params: ({ context }) => ({ line: encodeCommand(context.command!) }) },
-          ],
-        },
+        onDone: [
+          {
+            guard: 'putUnsupported',
+            target: 'awaitingReply',
+            actions: [assign({ size: ({ event }) => event.output }), { type: 'send', params: ({ context }) => ({ line: encodeCommand(context.command!) }) }],
+          },
+          {
+            target: 'awaitingReply',
+            actions: [
+              assign({ size: ({ event }) => event.output, sentPut: true }),
+              { type: 'send', params: ({ context }) => ({ line: encodeCommand({ verb: 'put', name: (context.command as { name: string }).name }) }) },
+            ],
+          },
+        ],
         onError: { target: 'ready', actions: 'recordError' },
       },
     },
@@ -223,6 +249,15 @@ export const clientSessionMachine = setup({
         src: 'readLine',
         onDone: [
           { guard: { type: 'replyIs', params: ({ event }) => ({ line: event.output, expected: Reply.exit }) }, target: 'exit' },
+          {
+            guard: { type: 'putRefused', params: ({ event }) => event.output },
+            target: 'awaitingReply',
+            reenter: true,
+            actions: [
+              assign({ putUnsupported: true, sentPut: false }),
+              { type: 'send', params: ({ context }) => ({ line: encodeCommand(context.command!) }) },
+            ],
+          },
           {
             guard: { type: 'getRefused', params: ({ event }) => event.output },
             target: 'awaitingReply',
@@ -369,15 +404,25 @@ export const clientSessionMachine = setup({
           initial: 'sendingBytes',
           states: {
             sendingBytes: {
-              description: 'Streaming exactly size bytes of the local file.',
+              description: 'Streaming exactly size bytes of the local file (after put, hashed on the way, then the SHA-256 line).',
               invoke: {
                 id: 'sendFile',
                 src: 'sendFile',
-                input: ({ context }) => ({ name: (context.command as { name: string }).name, size: context.size! }),
-                onDone: {
-                  target: 'awaitingStored',
-                  actions: { type: 'recordTransfer', params: ({ event }) => ({ direction: 'upload' as const, report: event.output }) },
-                },
+                input: ({ context }) => ({ name: (context.command as { name: string }).name, size: context.size!, hash: context.sentPut }),
+                onDone: [
+                  {
+                    guard: { type: 'hashed', params: ({ event }) => event.output },
+                    target: 'awaitingStored',
+                    actions: [
+                      { type: 'send', params: ({ event }) => ({ line: event.output.sha256! }) },
+                      { type: 'recordTransfer', params: ({ event }) => ({ direction: 'upload' as const, report: event.output }) },
+                    ],
+                  },
+                  {
+                    target: 'awaitingStored',
+                    actions: { type: 'recordTransfer', params: ({ event }) => ({ direction: 'upload' as const, report: event.output }) },
+                  },
+                ],
                 onError: { target: '#clientSession.closed', actions: 'recordError' },
               },
             },

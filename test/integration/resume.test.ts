@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { readdir, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import * as path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { TorClient } from '../../src/actors/client-runtime.js'
-import { cutAfter, faultyProxy } from '../support/proxy.js'
+import { cutAfter, faultyProxy, flipByteAt } from '../support/proxy.js'
 import { makeTempDir, startTestServer, type TestServer } from '../support/server.js'
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
@@ -63,6 +63,28 @@ describe('verified, resumable downloads over real sockets', () => {
     expect(outcome).toMatchObject({ bytes: after.length, verified: { sha256: sha(after), from: 0, restarted: true } })
     expect(sha(await readFile(path.join(dir, 'Downloads', 'doc.bin')))).toBe(sha(after))
     expect(await readdir(path.join(dir, 'Downloads'))).toEqual(['doc.bin'])
+  })
+
+  it('catches a byte of an upload corrupted on the way: the server stores nothing, the client says why, the next try succeeds', async () => {
+    const bytes = randomBytes(2 << 20)
+    const t = await serve({})
+    const flip = flipByteAt(1_000_000)
+    const proxy = await faultyProxy(t.server.port, (chunk) => chunk, flip)
+    cleanups.push(() => proxy.close())
+    const dir = await makeTempDir('tor-client-')
+    await mkdir(path.join(dir, 'Uploads'), { recursive: true })
+    await writeFile(path.join(dir, 'Uploads', 'up.bin'), bytes)
+    const client = await TorClient.connect({ host: '127.0.0.1', port: proxy.port, dir })
+    cleanups.push(() => client.close())
+    await expect(client.run({ verb: 'upload', name: 'up.bin' })).rejects.toMatchObject({
+      code: 'TOR_ERR_REFUSED',
+      message: expect.stringMatching(/^checksum mismatch: the bytes received hash to [0-9a-f]{64}, not [0-9a-f]{64}; nothing was stored$/),
+    })
+    expect(flip.state.flipped).toBe(true)
+    expect((await readdir(t.dir)).filter((n) => !n.startsWith('.'))).toEqual([])
+    const outcome = await client.run({ verb: 'upload', name: 'up.bin' })
+    expect(outcome).toMatchObject({ bytes: bytes.length, verified: { sha256: sha(bytes) } })
+    expect(sha(await readFile(path.join(t.dir, 'up.bin')))).toBe(sha(bytes))
   })
 
   it('catches a byte corrupted on the way, keeps nothing under the name, and the next try succeeds', async () => {

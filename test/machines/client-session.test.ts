@@ -140,8 +140,24 @@ describe('client session machine', () => {
       done('readReply', line('ok')),
       done('readSizeAck', line('ok')),
     )
-    expect(sent).toEqual(['upload n', '7'])
+    expect(sent).toEqual(['put n', '7'])
     expect(snapshot.value).toEqual({ transferring: { uploading: 'sendingBytes' } })
+    const [sentBytes, actions] = transition(clientSessionMachine, snapshot, done('sendFile', { bytes: 7, durationMs: 1, sha256: 'ab'.repeat(32) }) as never)
+    expect(actions.filter((a) => a.type === 'send').map((a) => (a.params as { line: string }).line)).toEqual(['ab'.repeat(32)])
+    expect(sentBytes.value).toEqual({ transferring: { uploading: 'awaitingStored' } })
+  })
+
+  it('uploads with upload, without a checksum line, on a server that does not know put', () => {
+    const { snapshot, sent } = run(
+      user({ verb: 'upload', name: 'n' }),
+      done('statUpload', 7),
+      done('readReply', line('This command does not exist, rewrite')),
+      done('readReply', line('ok')),
+      done('readSizeAck', line('ok')),
+      done('sendFile', { bytes: 7, durationMs: 1 }),
+    )
+    expect(sent).toEqual(['put n', 'upload n', '7'])
+    expect(snapshot.value).toEqual({ transferring: { uploading: 'awaitingStored' } })
   })
 
   it('does not contact the server when the file to upload is missing', () => {

@@ -3,12 +3,13 @@ import * as net from 'node:net'
 /**
  * A TCP proxy in front of a real server, for faults on the way: `toClient` sees each
  * chunk the server sends, with how many bytes went before it, and returns the bytes
- * to forward, or 'cut' to drop both connections there (a network that breaks).
- * The client's bytes go to the server untouched. Listens on port 0.
+ * to forward, or 'cut' to drop both connections there (a network that breaks);
+ * `toServer` may change what the client sends. Listens on port 0.
  */
 export const faultyProxy = async (
   targetPort: number,
   toClient: (chunk: Buffer, before: number) => Buffer | 'cut',
+  toServer: (chunk: Buffer, before: number) => Buffer = (chunk) => chunk,
 ): Promise<{ port: number; close: () => void }> => {
   const sockets = new Set<net.Socket>()
   const server = net.createServer((client) => {
@@ -21,7 +22,13 @@ export const faultyProxy = async (
     }
     client.on('error', cut).on('close', cut)
     upstream.on('error', cut).on('close', cut)
-    client.pipe(upstream)
+    let sent = 0
+    client.on('data', (chunk: Buffer) => {
+      const out = toServer(chunk, sent)
+      sent += chunk.length
+      if (!upstream.write(out)) client.pause()
+    })
+    upstream.on('drain', () => client.resume())
     upstream.on('data', (chunk: Buffer) => {
       const out = toClient(chunk, before)
       before += chunk.length
@@ -43,4 +50,18 @@ export const faultyProxy = async (
 export const cutAfter = (limit: number) => (chunk: Buffer, before: number): Buffer | 'cut' => {
   if (before >= limit) return 'cut'
   return before + chunk.length <= limit ? chunk : chunk.subarray(0, limit - before)
+}
+
+/** Flips one bit of the byte at `offset` in the stream, once. */
+export const flipByteAt = (offset: number) => {
+  const state = { flipped: false }
+  const flip = (chunk: Buffer, before: number): Buffer => {
+    const at = offset - before
+    if (state.flipped || at < 0 || at >= chunk.length) return chunk
+    state.flipped = true
+    const copy = Buffer.from(chunk)
+    copy[at] = copy[at]! ^ 0x01
+    return copy
+  }
+  return Object.assign(flip, { state })
 }
