@@ -142,16 +142,17 @@ export const createSessionLogic = (env: SessionEnvironment) => {
         kept = true
         return { ...report, sha256 } satisfies TransferReport
       }
-      yield* staged.target.commit
+      yield* staged.target.commit()
       return report satisfies TransferReport
     }).pipe(Effect.scoped)
 
-  const commitUpload = (port: SessionPort) =>
+  const commitUpload = (port: SessionPort, sha256: string) =>
     Effect.gen(function* () {
       const staged = port.take('upload')
       if (!staged) return yield* Effect.die(new Error('commitUpload without a received upload'))
       yield* Effect.addFinalizer((exit) => Scope.close(staged.scope, exit))
-      yield* staged.target.commit
+      // Hashed on the way in: the stored version's hash is known without reading it again.
+      yield* staged.target.commit({ sha256 })
     }).pipe(Effect.scoped)
 
   const streamListing = async (connection: Connection, search: string | undefined, signal: AbortSignal, progress: (n: number) => void) => {
@@ -192,7 +193,7 @@ export const createSessionLogic = (env: SessionEnvironment) => {
       receiveUpload: fromPromise(({ input, signal, system }) =>
         runForActor(receiveUpload(portOf(input), input, progressOf(system, input.clientId)), signal),
       ),
-      commitUpload: fromPromise(({ input, signal }) => runForActor(commitUpload(portOf(input)), signal)),
+      commitUpload: fromPromise(({ input, signal }) => runForActor(commitUpload(portOf(input), input.sha256), signal)),
     },
     actions: {
       reply: ({ context }, params) => (context.io as SessionPort | undefined)?.connection.write(params.lines),

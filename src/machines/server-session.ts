@@ -205,7 +205,7 @@ export const serverSessionMachine = setup({
     statTarget: fromPromise<{ exists: boolean }, SessionRef & { name: string }>(notProvided('statTarget')),
     sendFile: fromPromise<TransferReport, SessionRef & Transfer>(notProvided('sendFile')),
     receiveUpload: fromPromise<TransferReport, SessionRef & Transfer>(notProvided('receiveUpload')),
-    commitUpload: fromPromise<void, SessionRef>(notProvided('commitUpload')),
+    commitUpload: fromPromise<void, SessionRef & { sha256: string }>(notProvided('commitUpload')),
   },
   actions: {
     reply: (_, _params: { lines: readonly string[] }) => notProvided('reply')(),
@@ -658,7 +658,7 @@ export const serverSessionMachine = setup({
       invoke: {
         id: 'commitUpload',
         src: 'commitUpload',
-        input: ref,
+        input: ({ context }) => ({ ...ref({ context }), sha256: context.received!.sha256! }),
         onDone: {
           target: 'awaitingCommand',
           actions: [

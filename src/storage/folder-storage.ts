@@ -32,7 +32,16 @@ export const makeFolderStorage = (dir: string) =>
           const available = yield* freeBytes(folder)
           if (available !== undefined && size > available) return yield* Effect.fail(new NoSpace({ needed: size, available }))
           const target = yield* createUploadTarget(folder, name, chunkBytesFor(size), options)
-          return { sink: target.sink, commit: target.commit.pipe(Effect.tap(() => catalog.changed(name))) }
+          return {
+            sink: target.sink,
+            commit: (known) =>
+              target.commit.pipe(
+                Effect.map(({ version }) => {
+                  catalog.changed(name)
+                  if (known) hashes.remember(version, known.sha256)
+                }),
+              ),
+          }
         }),
       nameTaken: (name) => nameTaken(folder, name),
       sha256: (file) => hashes.of(file),

@@ -8,7 +8,7 @@ import * as Effect from 'effect/Effect'
 import type * as Scope from 'effect/Scope'
 import { FileNotFound, StorageFailure } from '../errors.js'
 import { isValidName, type FileEntry } from '../protocol/index.js'
-import type { OpenedFile, UploadTarget } from './storage.js'
+import type { OpenedFile } from './storage.js'
 
 /** The folder the server serves, by its real path (symlinks in the given path resolved). */
 export interface ServedFolder {
@@ -71,6 +71,13 @@ const isMissing = (error: unknown): boolean => {
 
 export const toEntry = (name: string, stats: Stats): FileEntry => ({ name, size: stats.size, mtimeMs: stats.mtimeMs })
 
+/**
+ * Names a version of a file's content: a replacement is another inode, a change
+ * in place another size or modification time. (Not the change time: a rename
+ * changes it, and an upload's hash is recorded before its rename.)
+ */
+const versionOf = (stats: { dev: number; ino: number; size: number; mtimeMs: number }): string => `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeMs}`
+
 /** A plain descriptor: callback-based reads over it are faster than FileHandle streams. */
 export type OpenedDescriptor = Extract<OpenedFile, { kind: 'descriptor' }>
 
@@ -124,9 +131,7 @@ export const openForReading = (
     if (!stats.isFile()) return yield* Effect.fail(new FileNotFound({ name }))
     const opened = yield* Effect.promise(() => pathOfFd(fd))
     if (opened !== undefined && !isServedPath(folder.root, opened)) return yield* Effect.fail(new FileNotFound({ name }))
-    // Any change to the content changes the ctime (and a replacement the inode): a new version.
-    const version = `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}`
-    return { kind: 'descriptor' as const, fd, size: stats.size, mtimeMs: stats.mtimeMs, version }
+    return { kind: 'descriptor' as const, fd, size: stats.size, mtimeMs: stats.mtimeMs, version: versionOf(stats) }
   })
 
 /** True when something (file, folder, link...) already has this name in the folder. */
@@ -149,12 +154,12 @@ export const freeBytes = (folder: ServedFolder): Effect.Effect<number | undefine
     ),
   )
 
-export interface FolderUpload extends UploadTarget {
+export interface FolderUpload {
   /** Writes to the hidden temporary file. */
   readonly sink: WriteStream
   readonly tempPath: string
-  /** Flushes and closes the temporary file, then renames it to its name, replacing any file there atomically. */
-  readonly commit: Effect.Effect<void, StorageFailure>
+  /** Flushes and closes the temporary file, then renames it to its name, replacing any file there atomically; says which version it stored. */
+  readonly commit: Effect.Effect<{ readonly version: string }, StorageFailure>
 }
 
 /**
@@ -203,6 +208,8 @@ export const createUploadTarget = (
           sink.once('error', reject)
           sink.end(() => sink.once('close', resolve))
         })
+        // The temporary file is this server's alone (a random hidden name): what it holds is what was received.
+        const version = versionOf(await fs.stat(tempPath))
         if (options.replace) await fs.rename(tempPath, path.join(folder.root, name))
         else {
           // No replacing: link fails if the name was taken meanwhile (atomically), then the temporary name goes.
@@ -210,6 +217,7 @@ export const createUploadTarget = (
           await fs.rm(tempPath, { force: true })
         }
         committed = true
+        return { version }
       },
       catch: storageFailure(`store ${name}`),
     })

@@ -23,8 +23,11 @@ const READ_CHUNK = 64 << 10
  * valid are kept but never served, like odd keys in a bucket.
  */
 export class MemoryFiles extends Map<string, StoredBytes> {
-  put(name: string, content: string | Buffer): void {
-    this.set(name, { bytes: Buffer.from(content), mtimeMs: Date.now(), version: `memory:${++versions}` })
+  /** Stores `content` under `name`; returns the version stored. */
+  put(name: string, content: string | Buffer): string {
+    const version = `memory:${++versions}`
+    this.set(name, { bytes: Buffer.from(content), mtimeMs: Date.now(), version })
+    return version
   }
 }
 
@@ -86,13 +89,15 @@ export const makeMemoryStorage = (options: { readonly capacity?: number; readonl
             ),
             (sink) => Effect.sync(() => sink.destroy()),
           )
-          const commit = Effect.gen(function* () {
-            yield* Effect.async<void>((resume) => void sink.end(() => resume(Effect.void)))
-            if (!replace && files.has(name)) {
-              return yield* Effect.fail(new StorageFailure({ operation: `store ${name}`, cause: Object.assign(new Error('name taken'), { code: 'EEXIST' }) }))
-            }
-            files.put(name, Buffer.concat(chunks))
-          })
+          const commit = (known?: { readonly sha256: string }) =>
+            Effect.gen(function* () {
+              yield* Effect.async<void>((resume) => void sink.end(() => resume(Effect.void)))
+              if (!replace && files.has(name)) {
+                return yield* Effect.fail(new StorageFailure({ operation: `store ${name}`, cause: Object.assign(new Error('name taken'), { code: 'EEXIST' }) }))
+              }
+              const version = files.put(name, Buffer.concat(chunks))
+              if (known) hashes.remember(version, known.sha256)
+            })
           return { sink, commit }
         }),
       nameTaken: (name) => Effect.sync(() => files.has(name)),

@@ -185,19 +185,22 @@ export const makeS3Storage = (options: S3StorageOptions) =>
                   if (upload.uploadId) await abort({ bucket, key: keyOf(name), uploadId: upload.uploadId }).catch(() => undefined)
                 }),
           )
-          const commit = Effect.tryPromise({
-            try: async () => {
-              body.end()
-              try {
-                await done
-              } finally {
-                if (upload.uploadId) await journal.remove(upload.uploadId)
-              }
-              committed = true
-              listing.uploaded({ name, size, mtimeMs: Date.now() })
-            },
-            catch: failure(`store ${keyOf(name)}`),
-          })
+          const commit = (known?: { readonly sha256: string }) =>
+            Effect.tryPromise({
+              try: async () => {
+                body.end()
+                let stored: { ETag?: string }
+                try {
+                  stored = await done
+                } finally {
+                  if (upload.uploadId) await journal.remove(upload.uploadId)
+                }
+                committed = true
+                listing.uploaded({ name, size, mtimeMs: Date.now() })
+                if (known && stored.ETag) hashes.remember(`${keyOf(name)}:${stored.ETag}`, known.sha256)
+              },
+              catch: failure(`store ${keyOf(name)}`),
+            })
           return { sink: body, commit }
         }),
       nameTaken: (name) =>

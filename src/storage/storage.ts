@@ -30,8 +30,11 @@ export type OpenedFile = (
 /** An upload in progress: write its bytes to `sink`, then `commit`. */
 export interface UploadTarget {
   readonly sink: Writable
-  /** Makes the upload visible under its name, all at once. */
-  readonly commit: Effect.Effect<void, StorageFailure>
+  /**
+   * Makes the upload visible under its name, all at once. The SHA-256 of its bytes,
+   * when known (hashed as they arrived), is kept for the version stored: no second read.
+   */
+  readonly commit: (known?: { readonly sha256: string }) => Effect.Effect<void, StorageFailure>
 }
 
 /**

@@ -24,7 +24,7 @@ storageContract(
   'in-memory',
   async () => {
     const files = new MemoryFiles()
-    return { layer: memoryStorage({ files }), putBehind: async (name, bytes) => files.put(name, bytes), teardown: async () => undefined }
+    return { layer: memoryStorage({ files }), putBehind: async (name, bytes) => void files.put(name, bytes), teardown: async () => undefined }
   },
   { conditionalCreate: true, stableReads: true },
 )

@@ -80,7 +80,7 @@ export const storageContract = (label: string, makeStore: () => Promise<StoreUnd
           Effect.gen(function* () {
             const target = yield* storage.createUpload(name, bytes.length, { replace })
             yield* Effect.promise(() => writeAll(target.sink, bytes))
-            yield* target.commit
+            yield* target.commit()
           }),
         ),
       )
@@ -141,7 +141,7 @@ export const storageContract = (label: string, makeStore: () => Promise<StoreUnd
             yield* Effect.promise(() => writeAll(target.sink, bytes))
             expect(yield* storage.nameTaken('big.bin')).toBe(false)
             expect(yield* Effect.promise(() => names())).not.toContain('big.bin')
-            yield* target.commit
+            yield* target.commit()
           }),
         ),
       )
@@ -194,12 +194,28 @@ export const storageContract = (label: string, makeStore: () => Promise<StoreUnd
       expect(again).toBe(sha(Buffer.from('changed')))
     })
 
+    it('keeps the SHA-256 an upload was hashed to on the way in for the version stored, without reading it again', async () => {
+      // A made-up hash proves it is the one remembered, not one computed from the bytes.
+      const remembered = 'ee'.repeat(32)
+      await Effect.runPromise(
+        Effect.scoped(
+          Effect.gen(function* () {
+            const target = yield* storage.createUpload('known.bin', 5, { replace: true })
+            yield* Effect.promise(() => writeAll(target.sink, Buffer.from('hello')))
+            yield* target.commit({ sha256: remembered })
+          }),
+        ),
+      )
+      const hash = await runForActor(Effect.scoped(Effect.flatMap(storage.openForReading('known.bin'), (file) => storage.sha256(file))))
+      expect(hash).toBe(remembered)
+    })
+
     it.runIf(options.conditionalCreate)('refuses to commit without replacing when the name was taken meanwhile', async () => {
       const scopeOfUpload = Effect.runSync(Scope.make())
       const target = await run(storage.createUpload('race.txt', 4, { replace: false }), scopeOfUpload)
       await writeAll(target.sink, Buffer.from('mine'))
       await upload('race.txt', Buffer.from('theirs'))
-      await expect(runForActor(target.commit)).rejects.toMatchObject({ _tag: 'StorageFailure' })
+      await expect(runForActor(target.commit())).rejects.toMatchObject({ _tag: 'StorageFailure' })
       await Effect.runPromise(Scope.close(scopeOfUpload, Exit.void))
       expect((await download('race.txt')).bytes.toString()).toBe('theirs')
     })
