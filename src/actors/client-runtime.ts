@@ -6,7 +6,7 @@ import * as Scope from 'effect/Scope'
 import { createActor, type Actor } from 'xstate'
 import { Cancelled, PeerClosed, ReplyTimeout, StorageFailure, type TorError } from '../errors.js'
 import type { ClientOutcome, ClientSessionMachine } from '../machines/client-session.js'
-import type { Command } from '../protocol/index.js'
+import { encodeCommand, type Command } from '../protocol/index.js'
 import { ClientConnection } from './client-connection.js'
 import { isLoopback } from './transport.js'
 import type { Inspect } from './inspector.js'
@@ -115,8 +115,21 @@ export class TorClient {
     return snapshot.status === 'active' ? undefined : failureOf(snapshot.context.outcome)
   }
 
+  /**
+   * Writes a download's get line now, ahead of the replies still to read (a pipelined
+   * batch); `run` it later with the same `sentAhead`, in the order written.
+   */
+  sendAhead(name: string, partial: { offset: number; expected: string } | undefined): void {
+    this.connection.write(encodeCommand({ verb: 'get', offset: partial?.offset ?? 0, expected: partial?.expected, name }))
+  }
+
+  /** True once the server answered a get as an unknown command (it speaks the seed protocol only). */
+  get lacksGet(): boolean {
+    return this.actor.getSnapshot().context.getUnsupported
+  }
+
   /** Runs one command to its outcome; rejects with the command's TorError when it does not succeed. */
-  run(command: Command, progress?: ProgressReporter): Promise<Success> {
+  run(command: Command, progress?: ProgressReporter, sentAhead?: { partial: { offset: number; expected: string } | undefined }): Promise<Success> {
     if (!this.connected) return Promise.reject(this.closedBecause ?? new PeerClosed({}))
     return new Promise<Success>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined
@@ -143,7 +156,7 @@ export class TorClient {
         if (outcome?.ok) resolve(outcome)
         else reject(failureOf(outcome))
       })
-      this.actor.send({ type: 'user.command', command })
+      this.actor.send({ type: 'user.command', command, ...(sentAhead ? { sentAhead } : {}) })
     })
   }
 

@@ -7,7 +7,7 @@ import { ChecksumMismatch, FileNotFound, InvalidFileName, ProtocolViolation, Ser
 import { clientSessionMachine, type TransferInput } from '../machines/client-session.js'
 import { decodeListingRow, isErrorReply, nameProblem, Reply, type FileEntry, type VerifiedSize } from '../protocol/index.js'
 import type { ClientConnection } from './client-connection.js'
-import { ParallelHash } from './parallel-hash.js'
+import { hashFor, ParallelHash, type TransferHash } from './parallel-hash.js'
 import { runForActor } from './run-effect.js'
 
 export interface ClientFolders {
@@ -78,6 +78,8 @@ export const removeOrphanDownloads = (downloads: string): Effect.Effect<void> =>
  * (network, Ctrl-C, kill) can be resumed by the next download of that name.
  */
 const PARTIAL_PREFIX = '.tor-partial-'
+/** Downloads at least this large keep a part to resume when cut; smaller ones start over. */
+const RESUMABLE_BYTES = 1 << 20
 
 interface PartialMeta {
   readonly name: string
@@ -169,28 +171,31 @@ const receiveFile = (connection: ClientConnection, folders: ClientFolders, { nam
  * name only if the whole hashes to the SHA-256 announced. A mismatch drops the part
  * and fails with ChecksumMismatch; a cut keeps the part and its description.
  */
-const receiveVerified = (connection: ClientConnection, folders: ClientFolders, name: string, verified: VerifiedSize, resumed: ParallelHash | undefined) =>
+const receiveVerified = (connection: ClientConnection, folders: ClientFolders, name: string, verified: VerifiedSize, resumed: TransferHash | undefined) =>
   Effect.gen(function* () {
     yield* checkedName(name)
     const started = Date.now()
     const paths = partialPaths(folders.downloads, name)
     const hash = yield* Effect.acquireRelease(
-      Effect.sync(() => (verified.from > 0 ? resumed : new ParallelHash())),
+      Effect.sync(() => (verified.from > 0 ? resumed : hashFor(verified.size))),
       (hash) => Effect.sync(() => hash?.destroy()),
     )
     if (!hash) return yield* Effect.die(new Error('a resumed download without its kept part hashed'))
-    yield* Effect.tryPromise({
-      try: async () => {
-        if (verified.from === 0) {
-          const meta: PartialMeta = { name, size: verified.size, sha256: verified.sha256 }
-          await fs.writeFile(paths.meta, JSON.stringify(meta), { mode: 0o600 })
-          await fs.writeFile(paths.part, new Uint8Array(0), { mode: 0o644 })
-        } else await fs.truncate(paths.part, verified.from)
-      },
-      catch: storageFailure(`prepare ${paths.part}`),
-    })
+    // Small files are not worth resuming: no description beside them, one file operation less each.
+    if (verified.from === 0 && verified.size >= RESUMABLE_BYTES) {
+      const meta: PartialMeta = { name, size: verified.size, sha256: verified.sha256 }
+      yield* Effect.tryPromise({ try: () => fs.writeFile(paths.meta, JSON.stringify(meta), { mode: 0o600 }), catch: storageFailure(`write ${paths.meta}`) })
+    }
     const handle = yield* Effect.acquireRelease(
-      Effect.tryPromise({ try: () => fs.open(paths.part, 'a'), catch: storageFailure(`open ${paths.part}`) }),
+      Effect.tryPromise({
+        try: async () => {
+          if (verified.from === 0) return fs.open(paths.part, 'w', 0o644)
+          // Resuming: the part holds exactly the bytes before `from`, and the rest is appended.
+          await fs.truncate(paths.part, verified.from)
+          return fs.open(paths.part, 'a')
+        },
+        catch: storageFailure(`open ${paths.part}`),
+      }),
       (handle) => Effect.promise(() => handle.close().catch(() => undefined)),
     )
     yield* Effect.tryPromise({
@@ -206,7 +211,7 @@ const receiveVerified = (connection: ClientConnection, folders: ClientFolders, n
       try: async () => {
         await handle.close()
         await fs.rename(paths.part, path.join(folders.downloads, name))
-        await fs.rm(paths.meta, { force: true })
+        if (verified.size >= RESUMABLE_BYTES) await fs.rm(paths.meta, { force: true })
       },
       catch: storageFailure(`store ${name}`),
     })
@@ -238,7 +243,7 @@ export const createClientLogic = (connection: ClientConnection, folders: ClientF
       }),
       sendFile: fromPromise(async ({ input, signal }) => {
         const started = Date.now()
-        const hash = input.hash ? new ParallelHash() : undefined
+        const hash = input.hash ? hashFor(input.size) : undefined
         try {
           await connection.sendFromFile(path.join(folders.uploads, input.name), input.size, signal, hash)
           const sha256 = await hash?.digest()

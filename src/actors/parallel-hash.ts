@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { Worker } from 'node:worker_threads'
 
 // The worker: one SHA-256 per id over the chunks it is sent; the hex digest when asked.
@@ -104,3 +105,30 @@ export class ParallelHash {
     shared.drop(this.id)
   }
 }
+
+/** The same interface over node:crypto on this thread: for small payloads, where a worker's round trip costs more than the hash. */
+export class InlineHash {
+  private readonly hash = createHash('sha256')
+
+  update(bytes: Uint8Array): void {
+    this.hash.update(bytes)
+  }
+
+  own(bytes: Uint8Array): void {
+    this.hash.update(bytes)
+  }
+
+  digest(): Promise<string> {
+    return Promise.resolve(this.hash.digest('hex'))
+  }
+
+  destroy(): void {}
+}
+
+/** Payloads smaller than this are hashed on the thread that moves them. */
+const INLINE_HASH_BYTES = 1 << 20
+
+export type TransferHash = ParallelHash | InlineHash
+
+/** A hash for `bytes` bytes: on the worker when large, inline when small. */
+export const hashFor = (bytes: number): TransferHash => (bytes < INLINE_HASH_BYTES ? new InlineHash() : new ParallelHash())

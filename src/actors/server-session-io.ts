@@ -8,7 +8,7 @@ import { encodeListingRow, Reply } from '../protocol/index.js'
 import { verifyLogin } from '../accounts/accounts.js'
 import type { OpenedFile, StorageService, UploadTarget } from '../storage/storage.js'
 import type { Connection } from './connection.js'
-import { ParallelHash } from './parallel-hash.js'
+import { hashFor } from './parallel-hash.js'
 import { runForActor } from './run-effect.js'
 
 /** Listing rows are written in batches of about this many bytes, each waiting for the socket to drain. */
@@ -129,7 +129,7 @@ export const createSessionLogic = (env: SessionEnvironment) => {
       // A verified upload that arrived whole is staged again for its checksum line instead.
       let kept = false
       yield* Effect.addFinalizer((exit) => (kept ? Effect.void : Scope.close(staged.scope, exit)))
-      const hash = transfer.verified ? yield* Effect.acquireRelease(Effect.sync(() => new ParallelHash()), (hash) => Effect.sync(() => hash.destroy())) : undefined
+      const hash = transfer.verified ? yield* Effect.acquireRelease(Effect.sync(() => hashFor(transfer.size)), (hash) => Effect.sync(() => hash.destroy())) : undefined
       const started = Date.now()
       yield* Effect.tryPromise({
         try: () => port.connection.receivePayload(transfer.size, staged.target.sink, progress, hash),

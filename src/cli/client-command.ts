@@ -5,7 +5,10 @@ import { askHidden, clientOptionsFrom } from './client-flags.js'
 import { isTorError, type TorError } from '../errors.js'
 import { visible } from '../protocol/names.js'
 import type { Command as TftcpCommand } from '../protocol/index.js'
-import { describeTransfer } from './format.js'
+import { runBatch } from '../actors/client-batch.js'
+import type { FileEntry } from '../protocol/index.js'
+import { createBatchDisplay } from './batch-display.js'
+import { describeBatch, describeTransfer } from './format.js'
 import { keptPartHint } from './kept-part.js'
 import { createProgressBar } from './progress.js'
 
@@ -38,6 +41,50 @@ export abstract class OneShotClientCommand extends Command {
     if ('outcome' in result) return result.outcome
     const kept = command.verb === 'download' ? await keptPartHint(client.folders.downloads, command.name) : ''
     return this.fail(result.error, kept)
+  }
+
+  /**
+   * Many downloads or uploads on one connection (`names`, or the names `pick` chooses
+   * from the server's listing), one display for the batch, a summary at the end;
+   * exit 1 naming the files that failed.
+   */
+  protected async runBatchOnce(
+    flags: Parameters<typeof clientOptionsFrom>[0],
+    verb: 'download' | 'upload',
+    names: readonly string[] | ((listing: readonly FileEntry[]) => string[]),
+  ): Promise<void> {
+    const options = await clientOptionsFrom(
+      flags,
+      (message) => this.error(message, { exit: 2 }),
+      (line) => this.logToStderr(line),
+      process.stdin.isTTY ? (account) => askHidden(`Token for ${account}: `) : undefined,
+    )
+    const connect = () => TorClient.connect(options)
+    let client = await connect().catch((error: unknown) => this.fail(error))
+    let chosen: readonly string[]
+    if (typeof names === 'function') {
+      const listing = await client.run({ verb: 'show' }).catch((error: unknown) => this.fail(error))
+      chosen = names(listing.kind === 'listing' ? listing.entries : [])
+    } else chosen = names
+    if (chosen.length === 0) {
+      await client.close()
+      this.logToStderr(verb === 'download' ? 'No file on the server matches: nothing to download.' : 'No file to upload.')
+      return
+    }
+    const display = createBatchDisplay(verb, chosen.length)
+    const cancel = () => client.cancel(`${verb} of ${chosen.length} files`)
+    process.on('SIGINT', cancel)
+    const result = await runBatch(client, connect, verb, chosen, display)
+    process.off('SIGINT', cancel)
+    display?.stop()
+    client = result.client
+    await client.close()
+    const { summary } = result
+    this.logToStderr(describeBatch(verb, summary, chosen.length, path.join(flags.dir, 'Downloads')))
+    if (summary.failed.length > 0) {
+      for (const { name, error } of summary.failed) this.logToStderr(`  ${visible(name)}: ${visible(error.message)} [${error.code}]`)
+      this.exit(1)
+    }
   }
 
   /**

@@ -57,3 +57,16 @@ export const describeTransfer = (transfer: TransferSummary, downloadsDir: string
   const restarted = verified?.restarted ? 'The file had changed on the server since the last try, so it was downloaded again from the start.\n' : ''
   return `${restarted}${what} in ${formatDuration(durationMs)}, ${formatRate(bytes, durationMs)}${verified ? ', SHA-256 verified' : ''}`
 }
+
+/** "Downloaded 998 of 1,000 files (3.9 MiB) to tor-files/Downloads in 2.1 s, 1.9 MiB/s; 2 failed:" */
+export const describeBatch = (
+  verb: 'download' | 'upload',
+  summary: { readonly done: readonly unknown[]; readonly failed: readonly unknown[]; readonly bytes: number; readonly durationMs: number },
+  total: number,
+  downloadsDir: string,
+): string => {
+  const what = verb === 'download' ? `Downloaded ${summary.done.length} of ${total} files` : `Uploaded ${summary.done.length} of ${total} files`
+  const where = verb === 'download' ? ` to ${visible(downloadsDir)}` : ' to the server'
+  const failed = summary.failed.length > 0 ? `; ${summary.failed.length} failed:` : ', SHA-256 verified'
+  return `${what} (${formatBytes(summary.bytes)})${where} in ${formatDuration(summary.durationMs)}, ${formatRate(summary.bytes, summary.durationMs)}${failed}`
+}

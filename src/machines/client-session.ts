@@ -55,7 +55,15 @@ export interface ClientContext {
 }
 
 export type ClientEvent =
-  | { readonly type: 'user.command'; readonly command: Command }
+  | {
+      readonly type: 'user.command'
+      readonly command: Command
+      /**
+       * A download whose get line the runtime already sent, ahead of the replies it is
+       * still reading (a pipelined batch), with the kept part it asked to resume.
+       */
+      readonly sentAhead?: { readonly partial: { readonly offset: number; readonly expected: string } | undefined }
+    }
   /** The server ended the connection while no command was running (idle timeout, kicked, shutdown), with its last error line. */
   | { readonly type: 'connection.ended'; readonly reason: string | undefined }
 
@@ -130,6 +138,7 @@ export const clientSessionMachine = setup({
     commandIsUpload: (_, command: Command) => command.verb === 'upload',
     commandIsDownload: (_, command: Command) => command.verb === 'download',
     getUnsupported: ({ context }) => context.getUnsupported,
+    sentAhead: (_, event: { command: Command; sentAhead?: unknown }) => event.command.verb === 'download' && event.sentAhead !== undefined,
     putUnsupported: ({ context }) => context.putUnsupported,
     putRefused: ({ context }, line: LineResult) => context.sentPut && text(line) === Reply.unknownCommand,
     hashed: (_, report: { sha256?: string }) => report.sha256 !== undefined,
@@ -171,6 +180,19 @@ export const clientSessionMachine = setup({
           }),
         },
         'user.command': [
+          {
+            guard: { type: 'sentAhead', params: ({ event }) => event },
+            target: 'awaitingReply',
+            actions: assign({
+              command: ({ event }) => event.command,
+              outcome: undefined,
+              size: undefined,
+              verified: undefined,
+              partial: ({ event }) => event.sentAhead?.partial,
+              sentGet: true,
+              sentPut: false,
+            }),
+          },
           {
             guard: { type: 'commandIsUpload', params: ({ event }) => event.command },
             target: 'preparingUpload',
