@@ -1,0 +1,109 @@
+import { createHash } from 'node:crypto'
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
+import * as path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { matchNames } from '../../src/actors/client-batch.js'
+import { tor } from '../support/cli.js'
+import { fakeServer } from '../support/hostile-server.js'
+import { makeTempDir, startTestServer, type TestServer } from '../support/server.js'
+
+const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex')
+let t: TestServer
+let cwd: string
+
+beforeAll(async () => {
+  t = await startTestServer()
+  for (let i = 0; i < 120; i++) await writeFile(path.join(t.dir, `f-${String(i).padStart(3, '0')}.txt`), `file ${i}\n`.repeat(i + 1))
+  await writeFile(path.join(t.dir, 'report.pdf'), 'pdf')
+  await writeFile(path.join(t.dir, 'slides.pdf'), 'more pdf')
+  cwd = await makeTempDir('tor-batch-')
+})
+afterAll(() => t.stop())
+
+const port = () => ['--port', String(t.server.port)]
+const visible = async (dir: string) => (await readdir(dir)).filter((n) => !n.startsWith('.')).sort()
+
+describe('tor client download, many files', () => {
+  it('downloads every file with --all over one connection, each byte for byte', async () => {
+    const dir = path.join(cwd, 'all')
+    const connections = () => t.logs.lines.filter((l) => /is online now/.test(l)).length
+    const before = connections()
+    const r = await tor(['client', 'download', '--all', ...port(), '--dir', dir], { cwd })
+    expect(r.code).toBe(0)
+    expect(r.stderr).toMatch(/^Downloaded 122 of 122 files \(.+\) to .+Downloads in .+, SHA-256 verified$/m)
+    const names = await visible(path.join(dir, 'Downloads'))
+    expect(names).toEqual((await readdir(t.dir)).filter((n) => !n.startsWith('.')).sort())
+    for (const name of names) expect(sha(await readFile(path.join(dir, 'Downloads', name)))).toBe(sha(await readFile(path.join(t.dir, name))))
+    // One connection: the server saw one client for the listing and the whole batch.
+    expect(connections() - before).toBe(1)
+  })
+
+  it('downloads the others when one is missing, then exits 1 naming it', async () => {
+    const dir = path.join(cwd, 'missing')
+    const r = await tor(['client', 'download', 'f-001.txt', 'nope.txt', 'f-002.txt', ...port(), '--dir', dir], { cwd })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('Downloaded 2 of 3 files')
+    expect(r.stderr).toContain('1 failed:')
+    expect(r.stderr).toContain('nope.txt: Not found file: nope.txt [TOR_ERR_NOT_FOUND]')
+    expect(await visible(path.join(dir, 'Downloads'))).toEqual(['f-001.txt', 'f-002.txt'])
+  })
+
+  it('matches shell-style patterns and --search against the server’s listing', async () => {
+    const pdfs = path.join(cwd, 'pdfs')
+    expect((await tor(['client', 'download', '*.pdf', ...port(), '--dir', pdfs], { cwd })).code).toBe(0)
+    expect(await visible(path.join(pdfs, 'Downloads'))).toEqual(['report.pdf', 'slides.pdf'])
+    const searched = path.join(cwd, 'searched')
+    expect((await tor(['client', 'download', '--search', 'f-11', ...port(), '--dir', searched], { cwd })).code).toBe(0)
+    expect(await visible(path.join(searched, 'Downloads'))).toEqual(Array.from({ length: 10 }, (_, i) => `f-11${i}.txt`))
+  })
+
+  it('falls back to one download at a time on a server that knows no get, and still gets every file', async () => {
+    const files: Record<string, string> = { 'a.txt': 'alpha', 'b.txt': 'beta', 'c.txt': 'gamma' }
+    const { port: fake, server } = await fakeServer((line) => {
+      const name = line.startsWith('download ') ? line.slice('download '.length) : undefined
+      if (line === 'exit') return { end: 'exit\n' }
+      if (name === undefined) return undefined
+      const body = files[name]
+      return body === undefined ? 'ok\nNot found file\n' : `ok\nfound\n${body.length}\n${body}`
+    })
+    const dir = path.join(cwd, 'seed')
+    const r = await tor(['client', 'download', 'a.txt', 'b.txt', 'c.txt', '--port', String(fake), '--dir', dir], { cwd })
+    server.close()
+    expect(r.code).toBe(0)
+    for (const [name, body] of Object.entries(files)) expect(await readFile(path.join(dir, 'Downloads', name), 'utf8')).toBe(body)
+  })
+})
+
+describe('tor client upload, many files', () => {
+  it('uploads the others when one is missing from Uploads, then exits 1 naming it; --all takes every file', async () => {
+    const dir = path.join(cwd, 'up')
+    await mkdir(path.join(dir, 'Uploads'), { recursive: true })
+    await writeFile(path.join(dir, 'Uploads', 'u1.txt'), 'one')
+    await writeFile(path.join(dir, 'Uploads', 'u2.txt'), 'two')
+    const r = await tor(['client', 'upload', 'u1.txt', 'ghost.txt', path.join(dir, 'Uploads', 'u2.txt'), ...port(), '--dir', dir], { cwd })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('Uploaded 2 of 3 files')
+    expect(r.stderr).toMatch(/ghost\.txt: Not found file: .*ghost\.txt \[TOR_ERR_NOT_FOUND\]/)
+    expect(await readFile(path.join(t.dir, 'u2.txt'), 'utf8')).toBe('two')
+    await writeFile(path.join(dir, 'Uploads', 'u3.txt'), 'three')
+    const all = await tor(['client', 'upload', '--all', ...port(), '--dir', dir], { cwd })
+    expect(all.code).toBe(0)
+    expect(all.stderr).toContain('Uploaded 3 of 3 files')
+  })
+
+  it('refuses a path outside Uploads, saying where uploads come from', async () => {
+    const r = await tor(['client', 'upload', '/etc/passwd', 'x.txt', ...port(), '--dir', path.join(cwd, 'up2')], { cwd })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain('/etc/passwd is not in')
+  })
+})
+
+describe('matchNames', () => {
+  it('matches * and ? against whole names, and nothing else is special', () => {
+    const names = ['a.pdf', 'b.pdf', 'a.pdf.txt', 'x(1).pdf', 'ab.pdf', '[a].txt']
+    expect(matchNames('*.pdf', names)).toEqual(['a.pdf', 'b.pdf', 'x(1).pdf', 'ab.pdf'])
+    expect(matchNames('?.pdf', names)).toEqual(['a.pdf', 'b.pdf'])
+    expect(matchNames('x(1).pdf', names)).toEqual(['x(1).pdf'])
+    expect(matchNames('[a].txt', names)).toEqual(['[a].txt'])
+  })
+})
