@@ -1,4 +1,4 @@
-import { asTorError, type TorError } from '../errors.js'
+import { asTorError, InternalError, type TorError } from '../errors.js'
 import type { Command } from '../protocol/index.js'
 import type { Success, TorClient } from './client-runtime.js'
 import { findPartial } from './client-session-io.js'
@@ -38,16 +38,17 @@ export const runBatch = async (
   let bytes = 0
   // Downloads are pipelined: get lines for the next files go out before this file's replies are read,
   // so the round trips and the file work of both sides overlap. Only once this connection's server has
-  // answered a get (one that does not know get answers each with "unknown", which must stay in step).
-  let ahead: { client: TorClient; sent: Array<{ partial: { offset: number; expected: string } | undefined }> } = { client, sent: [] }
-  let getAnswered = false
-  const sendAhead = async (from: number) => {
-    if (verb !== 'download' || !getAnswered || client.lacksGet || ahead.client !== client) return
-    while (ahead.sent.length < PIPELINE_DEPTH && from + ahead.sent.length < names.length) {
-      const name = names[from + ahead.sent.length]!
-      const partial = await findPartial(client.folders.downloads, name).catch(() => undefined)
-      client.sendAhead(name, partial)
-      ahead.sent.push({ partial })
+  // answered a get (one that does not know get answers each with "unknown", which must stay in step),
+  // and then every line is written here, in order: the machine never writes one of its own meanwhile.
+  let pipelining = false
+  let nextToSend = 0
+  const sentAhead = new Map<number, { partial: { offset: number; expected: string } | undefined }>()
+  const topUp = async (current: number) => {
+    while (nextToSend < names.length && nextToSend < current + PIPELINE_DEPTH) {
+      const index = nextToSend++
+      const partial = await findPartial(client.folders.downloads, names[index]!).catch(() => undefined)
+      client.sendAhead(names[index]!, partial)
+      sentAhead.set(index, { partial })
     }
   }
   for (const [index, name] of names.entries()) {
@@ -55,15 +56,22 @@ export const runBatch = async (
     try {
       if (!client.connected) {
         client = await reconnect()
-        ahead = { client, sent: [] }
-        getAnswered = false
+        pipelining = false
       }
-      const sent = ahead.client === client ? ahead.sent.shift() : undefined
+      if (pipelining) {
+        nextToSend = Math.max(nextToSend, index)
+        await topUp(index)
+      }
+      const sent = sentAhead.get(index)
+      sentAhead.delete(index)
+      // While pipelining, the machine must never write a line of its own: it could land among those written here.
+      if (pipelining && !sent) throw new InternalError({ detail: `download ${index} of a pipelined batch was not sent ahead` })
       const running = client.run({ verb, name } satisfies Command, undefined, sent)
+      // Handled now: it may fail while the next requests are being written.
+      running.catch(() => undefined)
       // While this file's replies are read, the next files' requests are already on their way.
-      await sendAhead(index + 1)
+      if (pipelining) await topUp(index + 1)
       const outcome = await running
-      getAnswered ||= verb === 'download' && !client.lacksGet
       if (outcome.kind === 'transferred') {
         done.push(outcome)
         bytes += outcome.bytes
@@ -71,12 +79,17 @@ export const runBatch = async (
       }
     } catch (error) {
       const failure = asTorError(error)
-      getAnswered ||= verb === 'download' && client.connected && !client.lacksGet
       failed.push({ name, error: failure })
       progress?.fileEnded(index, name, { ok: false, error: failure })
       // Ctrl-C ends the batch; anything else is this file's problem only.
       if (failure.code === 'TOR_ERR_CANCELLED') break
     }
+    // Lines sent ahead on a connection that is gone are lost with it: the files after this one are asked again.
+    if (!client.connected) {
+      sentAhead.clear()
+      nextToSend = 0
+    }
+    pipelining = verb === 'download' && client.connected && !client.lacksGet
   }
   return { summary: { done, failed, bytes, durationMs: Date.now() - started }, client }
 }

@@ -4,7 +4,9 @@ import * as readline from 'node:readline'
 import type { TorClient } from '../actors/client-runtime.js'
 import { asTorError } from '../errors.js'
 import { parseCommand, visible, type Command } from '../protocol/index.js'
-import { describeTransfer, formatListing } from './format.js'
+import { matchNames, runBatch } from '../actors/client-batch.js'
+import { createBatchDisplay } from './batch-display.js'
+import { describeBatch, describeTransfer, formatListing } from './format.js'
 import { keptPartHint } from './kept-part.js'
 import { createProgressBar } from './progress.js'
 
@@ -12,7 +14,8 @@ export const SHELL_HELP = [
   'Commands:',
   '  show              list the files on the server',
   '  search <text>     list the files whose name contains <text> (case-sensitive)',
-  '  download <file>   download <file> into the Downloads folder',
+  '  download <file>   download <file> into the Downloads folder (SHA-256 verified; a cut one resumes)',
+  '  download *.pdf    download every file of the listing that the pattern (* and ?) matches',
   '  upload <file>     upload <file> from the Uploads folder',
   '  help              this help',
   '  exit              disconnect and quit',
@@ -88,6 +91,23 @@ export const runShell = async (first: TorClient, dir: string, io: ShellIO, recon
   let idleWatch = watchIdleClose(client)
 
   const run = async (command: Command) => {
+    // download *.pdf: every file of the server's listing the pattern matches, as one batch.
+    if (command.verb === 'download' && /[*?]/.test(command.name)) {
+      const listing = await client.run({ verb: 'show' })
+      const names = matchNames(command.name, listing.kind === 'listing' ? listing.entries.map((e) => e.name) : [])
+      if (names.length === 0) return io.printError(`No file on the server matches "${visible(command.name)}".`)
+      const display = createBatchDisplay('download', names.length)
+      const result = await runBatch(client, reconnect, 'download', names, display)
+      display?.stop()
+      if (result.client !== client) {
+        idleWatch.unsubscribe()
+        client = result.client
+        idleWatch = watchIdleClose(client)
+      }
+      io.print(describeBatch('download', result.summary, names.length, client.folders.downloads))
+      for (const { name, error } of result.summary.failed) io.printError(`  ${visible(name)}: ${visible(error.message)} [${error.code}]`)
+      return
+    }
     const outcome = await client.run(command, command.verb === 'download' || command.verb === 'upload' ? createProgressBar() : undefined)
     if (outcome.kind === 'listing') {
       knownNames = outcome.entries.map((e) => e.name)
