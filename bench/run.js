@@ -8,7 +8,7 @@ import { cpus, tmpdir } from 'node:os'
 import * as path from 'node:path'
 import { LoadClient } from './lib/load-client.js'
 import { preparePub, pyftpdlibPeer, rawNodePeer, socatPeer, vsftpdPeer } from './lib/peers.js'
-import { ROOT, TOR, median, peakRssMiB, percentile, resetPeakRss, rssMiB, startProcess, stopProcess, timed } from './lib/util.js'
+import { ROOT, TOR, has, median, peakRssMiB, percentile, resetPeakRss, rssMiB, startProcess, stopProcess, timed } from './lib/util.js'
 
 const args = process.argv.slice(2)
 const quick = args.includes('--quick')
@@ -424,6 +424,98 @@ const s3Transfers = async () => {
   rmSync(clientDir, { recursive: true, force: true })
 }
 
+// ---------------------------------------------------------------- many files
+// One tor command for a whole set of files (download --all, upload --all: one connection, pipelined
+// downloads, every file SHA-256 verified) next to lftp mirroring from vsftpd (a data connection per file)
+// and one curl fetching (or sending) the same files from vsftpd with a URL glob, in turns.
+const manyFiles = async () => {
+  const vsftpd = vsftpdPeer(work)
+  if (vsftpd.missing || !has('lftp')) {
+    notes.push(`many files: ${vsftpd.missing ?? 'lftp not installed (apt-get install lftp)'}; rows missing`)
+    return
+  }
+  const pubRoot = path.join(work, 'ftp-many')
+  const pub = path.join(pubRoot, 'pub')
+  mkdirSync(pub, { recursive: true })
+  chmodSync(pubRoot, 0o555)
+  chmodSync(pub, 0o777)
+  const sets = [
+    { label: '1,000 files of 4 KiB', count: 1000, size: 4096 },
+    { label: '100 files of 1 MiB', count: 100, size: 1 << 20 },
+  ]
+  for (const set of sets) {
+    const id = `set-${set.count}`
+    const served = path.join(work, `${id}-served`)
+    const clientDir = path.join(work, `${id}-client`)
+    const setPub = path.join(pub, id)
+    for (const dir of [served, path.join(clientDir, 'Uploads'), setPub]) mkdirSync(dir, { recursive: true })
+    chmodSync(setPub, 0o777)
+    const names = Array.from({ length: set.count }, (_, i) => `f-${String(i + 1).padStart(4, '0')}.bin`)
+    for (const name of names) {
+      writeRandomFile(path.join(served, name), set.size)
+      linkSync(path.join(served, name), path.join(setPub, name))
+      linkSync(path.join(served, name), path.join(clientDir, 'Uploads', name))
+    }
+    const uploaded = path.join(work, `${id}-uploaded`)
+    const tor = await startTor(served)
+    const torUp = await startTor(uploaded)
+    const { port } = await vsftpd.ensure(pub)
+    const range = `[0001-${String(set.count).padStart(4, '0')}]`
+    const out = path.join(work, `${id}-out`)
+    const ftp = `ftp://127.0.0.1:${port}/pub`
+    const contenders = {
+      download: {
+        tor: () => timed(process.execPath, [TOR, 'client', 'download', '--all', '--port', String(tor.port), '--dir', clientDir]),
+        'lftp mirror': () => timed('lftp', ['-e', `set cmd:fail-exit yes; mirror pub/${id} ${out}; bye`, '-u', 'anonymous,', '-p', String(port), '127.0.0.1']),
+        curl: () => timed('curl', ['-s', '-S', '--create-dirs', '-o', `${out}/#1`, `${ftp}/${id}/f-${range}.bin`]),
+      },
+      upload: {
+        tor: () => timed(process.execPath, [TOR, 'client', 'upload', '--all', '--port', String(torUp.port), '--dir', clientDir]),
+        'lftp mirror': () => timed('lftp', ['-e', `set cmd:fail-exit yes; mirror -R ${path.join(clientDir, 'Uploads')} pub/${id}-up; bye`, '-u', 'anonymous,', '-p', String(port), '127.0.0.1']),
+        curl: () => timed('curl', ['-s', '-S', '-T', `${path.join(clientDir, 'Uploads')}/f-${range}.bin`, `${ftp}/${id}-up/`]),
+      },
+    }
+    const clean = () => {
+      rmSync(out, { recursive: true, force: true })
+      rmSync(path.join(clientDir, 'Downloads'), { recursive: true, force: true })
+      rmSync(path.join(pub, `${id}-up`), { recursive: true, force: true })
+      // vsftpd's anonymous users may write files, not make folders: the upload folder is made here.
+      mkdirSync(path.join(pub, `${id}-up`))
+      chmodSync(path.join(pub, `${id}-up`), 0o777)
+      for (const name of require_fs.readdirSync(uploaded)) if (!name.startsWith('.')) rmSync(path.join(uploaded, name), { force: true })
+    }
+    for (const direction of ['download', 'upload']) {
+      const times = {}
+      const who = Object.keys(contenders[direction])
+      for (const name of who) times[name] = []
+      resetPeakRss(direction === 'download' ? tor.pid : torUp.pid)
+      for (let run = 0; run < Math.max(2, RUNS - 2); run++) {
+        log(`${set.label}, ${direction}: run ${run + 1}`)
+        for (const name of who.map((_, i) => who[(i + run) % who.length])) {
+          clean()
+          times[name].push(await contenders[direction][name]())
+        }
+      }
+      clean()
+      const rss = peakRssMiB(direction === 'download' ? tor.pid : torUp.pid)
+      for (const name of who.filter((n) => n !== 'tor')) {
+        row(`${set.label}, ${direction} (one command)`, median(times.tor), name === 'curl' ? 'curl from vsftpd' : 'lftp mirror from vsftpd', median(times[name]), 'ms', rss, {
+          samples: { tor: times.tor, baseline: times[name] },
+          target: 'ahead (< 1.0x)',
+        })
+      }
+    }
+    await tor.stop()
+    await torUp.stop()
+    rmSync(served, { recursive: true, force: true })
+    rmSync(clientDir, { recursive: true, force: true })
+    rmSync(uploaded, { recursive: true, force: true })
+    rmSync(setPub, { recursive: true, force: true })
+  }
+  await vsftpd.stop()
+  rmSync(pubRoot, { recursive: true, force: true })
+}
+
 // ---------------------------------------------------------------- report
 const fmt = (value, unit) => (value === null || Number.isNaN(value) ? '-' : unit === 'ms' ? (value >= 100 ? `${Math.round(value)} ms` : `${value.toFixed(2)} ms`) : `${value.toFixed(1)} ${unit}`)
 
@@ -444,12 +536,13 @@ const report = () => {
   writeFileSync(path.join(ROOT, 'bench/results', `latest${quick ? '-quick' : ''}.json`), `${JSON.stringify(result, null, 2)}\n`)
 }
 
-// --quick leaves S3 out (about 20 s more); `--quick --only s3` runs it alone.
-const only = option('--only', quick ? 'transfers,tls,concurrency,listing,roundtrips,hostile' : 'transfers,tls,s3,concurrency,listing,roundtrips,hostile').split(',')
+// --quick leaves S3 and many files out (about 20 s and 40 s more); `--quick --only s3,many` runs them.
+const only = option('--only', quick ? 'transfers,tls,concurrency,listing,roundtrips,hostile' : 'transfers,tls,s3,many,concurrency,listing,roundtrips,hostile').split(',')
 try {
   if (only.includes('transfers')) await transfers()
   if (only.includes('tls')) await tlsTransfers()
   if (only.includes('s3')) await s3Transfers()
+  if (only.includes('many')) await manyFiles()
   if (only.includes('concurrency')) await concurrency()
   if (only.includes('listing')) await bigFolder()
   if (only.includes('roundtrips')) await roundTrips()
