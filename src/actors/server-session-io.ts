@@ -155,8 +155,27 @@ export const createSessionLogic = (env: SessionEnvironment) => {
       yield* staged.target.commit({ sha256 })
     }).pipe(Effect.scoped)
 
-  const streamListing = async (connection: Connection, search: string | undefined, signal: AbortSignal, progress: (n: number) => void) => {
-    const entries = await runForActor(env.storage.list(search, progress), signal)
+  /** The entry of an opened file with its SHA-256 (size and time of the version hashed), or undefined if it went away. */
+  const withHash = (name: string) =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const file = yield* env.storage.openForReading(name)
+        const sha256 = yield* env.storage.sha256(file)
+        return { name, size: file.size, mtimeMs: file.mtimeMs, sha256 }
+      }),
+    ).pipe(Effect.catchTag('FileNotFound', () => Effect.succeed(undefined)))
+
+  const streamListing = async (connection: Connection, search: string | undefined, hashes: boolean, signal: AbortSignal, progress: (n: number) => void) => {
+    const listed = await runForActor(env.storage.list(search, progress), signal)
+    // With hashes: each file opened and hashed (once per version, then kept); one that went away is left out.
+    const entries = hashes
+      ? (
+          await runForActor(
+            Effect.forEach(listed, (entry, i) => withHash(entry.name).pipe(Effect.tap(() => Effect.sync(() => progress(i + 1)))), { concurrency: 8 }),
+            signal,
+          )
+        ).filter((e) => e !== undefined)
+      : listed
     let batch: string[] = [Reply.ok]
     let bytes = 0
     let sent = 0
@@ -181,7 +200,7 @@ export const createSessionLogic = (env: SessionEnvironment) => {
     actors: {
       readLine: fromPromise(({ input, signal }) => portOf(input).connection.readLine(signal)),
       streamListing: fromPromise(({ input, signal, system }) =>
-        streamListing(portOf(input).connection, input.search, signal, progressOf(system, input.clientId)),
+        streamListing(portOf(input).connection, input.search, input.hashes, signal, progressOf(system, input.clientId)),
       ),
       openDownload: fromPromise(({ input, signal }) => runForActor(openDownload(portOf(input), input.name, input.hash), signal)),
       prepareUpload: fromPromise(({ input, signal }) => runForActor(prepareUpload(portOf(input), input), signal)),

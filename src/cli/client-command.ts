@@ -16,6 +16,7 @@ import { createProgressBar } from './progress.js'
 const hintFor = (error: TorError): string => {
   if (error.code === 'TOR_ERR_REFUSED' && error.message === 'authentication required') return ' (log in with --user NAME, the token in TOR_TOKEN or --token-file)'
   if (error.code === 'TOR_ERR_PEER_CLOSED' && !error.said) return ' (if the server speaks TLS, use --tls; it may also have closed on a limit: its log says why)'
+  if (error.code === 'TOR_ERR_REFUSED' && error.message === 'This command does not exist, rewrite') return ' (the server does not know this command: an older Tor-Server speaks only show, search, download, upload)'
   return ''
 }
 

@@ -19,17 +19,18 @@ export const formatListing = (entries: readonly FileEntry[], emptyMessage = 'No 
   let nameWidth = 4
   let sizeWidth = 4
   let total = 0
+  const long = entries.some((e) => e.sha256 !== undefined)
   const rows = entries.map((e) => {
-    const row = [visible(e.name), formatBytes(e.size), formatTime(e.mtimeMs)] as const
+    const row = [visible(e.name), formatBytes(e.size), formatTime(e.mtimeMs), e.sha256 ?? ''] as const
     nameWidth = Math.max(nameWidth, row[0].length)
     sizeWidth = Math.max(sizeWidth, row[1].length)
     total += e.size
     return row
   })
-  const line = (name: string, size: string, modified: string) =>
-    `${name.padEnd(nameWidth)}  ${size.padStart(sizeWidth)}  ${modified}`
-  const out = [line('NAME', 'SIZE', 'MODIFIED')]
-  for (const r of rows) out.push(line(r[0], r[1], r[2]))
+  const line = (name: string, size: string, modified: string, sha256: string) =>
+    `${name.padEnd(nameWidth)}  ${size.padStart(sizeWidth)}  ${long ? `${modified.padEnd(16)}  ${sha256}` : modified}`
+  const out = [line('NAME', 'SIZE', 'MODIFIED', 'SHA-256')]
+  for (const r of rows) out.push(line(r[0], r[1], r[2], r[3]))
   out.push(`${entries.length} file${entries.length === 1 ? '' : 's'}, ${formatBytes(total)}`)
   return out
 }

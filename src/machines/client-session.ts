@@ -129,7 +129,7 @@ export const clientSessionMachine = setup({
   },
   guards: {
     replyIs: (_, params: { line: LineResult; expected: string }) => text(params.line) === params.expected,
-    isListing: ({ context }) => context.command?.verb === 'show' || context.command?.verb === 'search',
+    isListing: ({ context }) => context.command?.verb === 'show' || context.command?.verb === 'search' || context.command?.verb === 'hashes',
     isDownload: ({ context }) => context.command?.verb === 'download',
     isUpload: ({ context }) => context.command?.verb === 'upload',
     authAccepted: ({ context }, line: LineResult) => context.command?.verb === 'auth' && text(line) === Reply.ok,

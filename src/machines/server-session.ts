@@ -198,7 +198,7 @@ export const serverSessionMachine = setup({
   },
   actors: {
     readLine: fromPromise<LineResult, SessionRef>(notProvided('readLine')),
-    streamListing: fromPromise<{ count: number }, SessionRef & { search: string | undefined }>(notProvided('streamListing')),
+    streamListing: fromPromise<{ count: number }, SessionRef & { search: string | undefined; hashes: boolean }>(notProvided('streamListing')),
     openDownload: fromPromise<DownloadLookup, SessionRef & { name: string; hash: boolean }>(notProvided('openDownload')),
     prepareUpload: fromPromise<void, SessionRef & Transfer>(notProvided('prepareUpload')),
     verifyLogin: fromPromise<readonly Permission[] | undefined, SessionRef & { account: string; token: string }>(notProvided('verifyLogin')),
@@ -344,11 +344,14 @@ export const serverSessionMachine = setup({
       ],
     },
     streamingList: {
-      description: 'Sending ok, one row per file (all, or the search matches) and end, as fast as the client reads.',
+      description: 'Sending ok, one row per file (all, or the search matches; for hashes, with each SHA-256) and end, as fast as the client reads.',
       invoke: {
         id: 'listFiles',
         src: 'streamListing',
-        input: ({ context }) => ({ ...ref({ context }), search: (decision(context) as { search?: string }).search }),
+        input: ({ context }) => {
+          const list = decision(context) as Extract<CommandDecision, { next: 'list' }>
+          return { ...ref({ context }), search: list.search, hashes: list.hashes === true }
+        },
         onDone: 'awaitingCommand',
         onError: [
           { guard: { type: 'peerClosed', params: ({ event }: { event: { error: unknown } }) => event.error }, target: 'closed' },

@@ -41,7 +41,7 @@ export const LOGGED_REFUSALS = 3
  * stores it in context once per line.
  */
 export type CommandDecision =
-  | { readonly next: 'list'; readonly search?: string }
+  | { readonly next: 'list'; readonly search?: string; readonly hashes?: boolean }
   | { readonly next: 'download'; readonly name: string; readonly verified?: { readonly offset: number; readonly expected: string | undefined } }
   | { readonly next: 'upload'; readonly name: string; readonly verified?: boolean }
   | { readonly next: 'auth'; readonly account: string; readonly token: string }
@@ -83,6 +83,8 @@ const decideSyntax = (line: LineResult): CommandDecision => {
       return { next: 'list' }
     case 'search':
       return { next: 'list', search: command.text }
+    case 'hashes':
+      return command.text === undefined ? { next: 'list', hashes: true } : { next: 'list', search: command.text, hashes: true }
     case 'download':
     case 'get':
     case 'upload':

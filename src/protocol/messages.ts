@@ -7,6 +7,7 @@ import { FileTooLarge, InvalidSize, ProtocolViolation } from '../errors.js'
  *
  *     show\n
  *     search <text>\n            <text> is the rest of the line, spaces included
+ *     hashes[ <text>]\n          the listing (or a search) with each file's SHA-256
  *     download <name>\n
  *     get <offset> <sha256 or -> <name>\n   a verified download, resumed at <offset> if the file's
  *                                          SHA-256 is still the one given
@@ -34,6 +35,7 @@ export const isErrorReply = (line: string): boolean => line.startsWith('error ')
 export type Command =
   | { readonly verb: 'show' }
   | { readonly verb: 'search'; readonly text: string }
+  | { readonly verb: 'hashes'; readonly text?: string }
   | { readonly verb: 'download'; readonly name: string }
   | { readonly verb: 'get'; readonly offset: number; readonly expected: string | undefined; readonly name: string }
   | { readonly verb: 'upload'; readonly name: string }
@@ -59,6 +61,8 @@ export const parseCommand = (line: string): ParsedCommand => {
       return arg === undefined ? { verb } : { verb: 'unknown', line }
     case 'search':
       return arg ? { verb, text: arg } : { verb: 'unknown', line }
+    case 'hashes':
+      return arg === undefined ? { verb } : arg ? { verb, text: arg } : { verb: 'unknown', line }
     case 'download':
     case 'upload':
     case 'put':
@@ -87,6 +91,8 @@ export const encodeCommand = (command: Command): string => {
       return command.verb
     case 'search':
       return `search ${command.text}`
+    case 'hashes':
+      return command.text === undefined ? 'hashes' : `hashes ${command.text}`
     case 'download':
     case 'upload':
     case 'put':
@@ -103,6 +109,8 @@ export interface FileEntry {
   readonly size: number
   /** Last modification, milliseconds since the epoch. */
   readonly mtimeMs: number
+  /** The content's SHA-256 (hex): in the rows of `hashes` only. */
+  readonly sha256?: string
 }
 
 /**
@@ -111,21 +119,26 @@ export interface FileEntry {
  *     <name>\t<size in bytes, decimal>\t<last modified, ISO 8601 UTC>\n
  *     report.pdf\t18231\t2026-11-24T10:00:00.000Z\n
  *
+ * In the answer to `hashes`, a fourth field, the SHA-256 (64 lowercase hex):
+ *
+ *     report.pdf\t18231\t2026-11-24T10:00:00.000Z\t9f86d0...0a08\n
+ *
  * Names cannot contain a tab (a control character), so the row splits unambiguously.
  */
 export const encodeListingRow = (entry: FileEntry): string =>
-  `${entry.name}\t${entry.size}\t${new Date(entry.mtimeMs).toISOString()}`
+  `${entry.name}\t${entry.size}\t${new Date(entry.mtimeMs).toISOString()}${entry.sha256 ? `\t${entry.sha256}` : ''}`
 
 export const decodeListingRow = (line: string): FileEntry | ProtocolViolation => {
   const fields = line.split('\t')
-  if (fields.length !== 3) return new ProtocolViolation({ detail: `bad listing row: ${JSON.stringify(line)}` })
-  const [name, sizeText, modified] = fields as [string, string, string]
+  if (fields.length !== 3 && fields.length !== 4) return new ProtocolViolation({ detail: `bad listing row: ${JSON.stringify(line)}` })
+  const [name, sizeText, modified, sha256] = fields as [string, string, string, string | undefined]
+  if (sha256 !== undefined && !/^[0-9a-f]{64}$/.test(sha256)) return new ProtocolViolation({ detail: `bad listing row: ${JSON.stringify(line)}` })
   const size = /^[0-9]{1,16}$/.test(sizeText) ? Number(sizeText) : Number.NaN
   const mtimeMs = Date.parse(modified)
   if (!Number.isSafeInteger(size) || Number.isNaN(mtimeMs)) {
     return new ProtocolViolation({ detail: `bad listing row: ${JSON.stringify(line)}` })
   }
-  return { name, size, mtimeMs }
+  return sha256 === undefined ? { name, size, mtimeMs } : { name, size, mtimeMs, sha256 }
 }
 
 /**

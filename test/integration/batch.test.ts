@@ -133,3 +133,14 @@ describe('matchNames', () => {
     expect(matchNames('[a].txt', names)).toEqual(['[a].txt'])
   })
 })
+
+describe('tor client show --long', () => {
+  it('shows each file’s SHA-256 as sha256sum prints it, in the table and in --json', async () => {
+    const table = await tor(['client', 'show', '--long', ...port(), '--dir', path.join(cwd, 'long')], { cwd })
+    expect(table.code).toBe(0)
+    expect(table.stdout.split('\n')[0]).toMatch(/^NAME\s+SIZE\s+MODIFIED\s+SHA-256$/)
+    expect(table.stdout).toMatch(new RegExp(`^report\\.pdf\\s+3 B\\s+\\S+ \\S+\\s+${sha('pdf')}$`, 'm'))
+    const json = await tor(['client', 'search', 'slides', '--long', '--json', ...port(), '--dir', path.join(cwd, 'long')], { cwd })
+    expect(JSON.parse(json.stdout)).toEqual([{ name: 'slides.pdf', size: 8, modified: expect.any(String), sha256: sha('more pdf') }])
+  })
+})

@@ -143,6 +143,15 @@ describe('listing rows', () => {
     )
   })
 
+  it('carries a SHA-256 as a fourth field in the rows of hashes, and refuses one that is not 64 hex', () => {
+    const sha256 = 'ab'.repeat(32)
+    const entry = { name: 'a b.txt', size: 3, mtimeMs: Date.parse('2026-11-24T10:00:00.000Z'), sha256 }
+    expect(encodeListingRow(entry)).toBe(`a b.txt\t3\t2026-11-24T10:00:00.000Z\t${sha256}`)
+    expect(decodeListingRow(encodeListingRow(entry))).toEqual(entry)
+    expect(decodeListingRow(`a\t3\t2026-11-24T10:00:00.000Z\t${'AB'.repeat(32)}`)).toMatchObject({ _tag: 'ProtocolViolation' })
+    expect(decodeListingRow(`a\t3\t2026-11-24T10:00:00.000Z\t${sha256}\tx`)).toMatchObject({ _tag: 'ProtocolViolation' })
+  })
+
   it('gives a typed failure for a malformed row', () => {
     expect(decodeListingRow('just a name')).toMatchObject({ _tag: 'ProtocolViolation' })
     expect(decodeListingRow('a\tbig\t2026-11-24T10:00:00.000Z')).toMatchObject({ _tag: 'ProtocolViolation' })

@@ -1,17 +1,18 @@
+import { Flags } from '@oclif/core'
 import { OneShotClientCommand } from '../../cli/client-command.js'
 import { clientFlags } from '../../cli/client-flags.js'
 import { formatListing } from '../../cli/format.js'
 import { listingJson, type FileJson } from '../../cli/listing-json.js'
 
 export default class ClientShow extends OneShotClientCommand {
-  static override description = 'List the files on the Tor-Server (name, size, last modified).'
-  static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --json --port 9000']
+  static override description = 'List the files on the Tor-Server (name, size, last modified; with --long, each SHA-256 as sha256sum prints it).'
+  static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --long', '<%= config.bin %> <%= command.id %> --json --port 9000']
   static override enableJsonFlag = true
-  static override flags = clientFlags
+  static override flags = { ...clientFlags, long: Flags.boolean({ description: "with each file's SHA-256 (the server hashes a file once, then keeps it)", default: false }) }
 
   async run(): Promise<FileJson[]> {
     const { flags } = await this.parse(ClientShow)
-    const outcome = await this.runOnce(flags, { verb: 'show' })
+    const outcome = await this.runOnce(flags, flags.long ? { verb: 'hashes' } : { verb: 'show' })
     const entries = outcome.kind === 'listing' ? outcome.entries : []
     if (!this.jsonEnabled()) formatListing(entries, 'The server has no files yet.').forEach((line) => this.log(line))
     return listingJson(entries)
