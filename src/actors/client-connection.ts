@@ -161,7 +161,7 @@ export class ClientConnection {
   }
 
   /** Sends exactly `size` bytes of the file at `path`, without ending the connection (each chunk into `hash`, when given). */
-  async sendFromFile(path: string, size: number, signal?: AbortSignal, hash?: PayloadHash): Promise<void> {
+  async sendFromFile(path: string, size: number, signal?: AbortSignal, hash?: PayloadHash, start = 0): Promise<void> {
     this.payloadBytes = 0
     const handle = await open(path, 'r').catch((cause) => {
       throw new StorageFailure({ operation: `open ${path}`, cause })
@@ -169,6 +169,7 @@ export class ClientConnection {
     try {
       await sendFromFd(this.socket, handle.fd, size, {
         chunkBytes: SEND_CHUNK_BYTES,
+        start,
         signal,
         onChunk: hash && ((chunk) => hash.update(chunk)),
         onBytes: (sent) => {

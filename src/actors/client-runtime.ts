@@ -140,8 +140,8 @@ export class TorClient {
       }
       const subscription = this.actor.subscribe((snapshot) => {
         if (progress && !timer && (snapshot.matches({ transferring: 'downloading' }) || snapshot.matches({ transferring: 'uploading' }))) {
-          // A resumed download starts its bar where the kept part ends.
-          const from = snapshot.context.verified?.from ?? 0
+          // A resumed transfer starts its bar where the part already there ends.
+          const from = snapshot.matches({ transferring: 'downloading' }) ? (snapshot.context.verified?.from ?? 0) : snapshot.context.uploadFrom
           progress.start(snapshot.context.size ?? 0, 'name' in command ? command.name : '')
           timer = setInterval(() => progress.update(from + this.connection.transferred), PROGRESS_INTERVAL_MS)
         }
@@ -149,7 +149,7 @@ export class TorClient {
         if (!finished) return
         subscription.unsubscribe()
         if (watchdog) clearInterval(watchdog)
-        if (timer) progress?.update((snapshot.context.verified?.from ?? 0) + this.connection.transferred)
+        if (timer) progress?.update((snapshot.context.verified?.from ?? snapshot.context.uploadFrom) + this.connection.transferred)
         stopProgress()
         progress?.stop()
         const outcome = snapshot.context.outcome

@@ -44,7 +44,9 @@ const statUpload = (folders: ClientFolders, name: string) =>
     const file = path.join(folders.uploads, name)
     const stats = yield* Effect.tryPromise({ try: () => fs.stat(file), catch: () => new FileNotFound({ name: file }) })
     if (!stats.isFile()) return yield* Effect.fail(new FileNotFound({ name: file }))
-    return stats.size
+    // Names this version of the local file: an upload of it that was cut can be continued, one of a changed file not.
+    const key = createHash('sha256').update(`${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeMs}:${name}`).digest('hex')
+    return { size: stats.size, key }
   })
 
 /** Downloads in progress are hidden files named with the downloading process's pid. */
@@ -244,10 +246,26 @@ export const createClientLogic = (connection: ClientConnection, folders: ClientF
       sendFile: fromPromise(async ({ input, signal }) => {
         const started = Date.now()
         const hash = input.hash ? hashFor(input.size) : undefined
+        const file = path.join(folders.uploads, input.name)
         try {
-          await connection.sendFromFile(path.join(folders.uploads, input.name), input.size, signal, hash)
+          // Continuing an upload the server kept: the bytes it holds are hashed here too, not sent again.
+          if (hash && input.from > 0) {
+            const handle = await fs.open(file, 'r')
+            try {
+              for (let at = 0; at < input.from; ) {
+                const buffer = Buffer.allocUnsafeSlow(Math.min(1 << 20, input.from - at))
+                const { bytesRead } = await handle.read(buffer, 0, buffer.length, at)
+                if (bytesRead === 0) throw new StorageFailure({ operation: `read ${file}`, cause: new Error('the file is shorter than before') })
+                hash.own(bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead))
+                at += bytesRead
+              }
+            } finally {
+              await handle.close()
+            }
+          }
+          await connection.sendFromFile(file, input.size - input.from, signal, hash, input.from)
           const sha256 = await hash?.digest()
-          return { bytes: input.size, durationMs: Date.now() - started, ...(sha256 ? { sha256 } : {}) }
+          return { bytes: input.size - input.from, durationMs: Date.now() - started, ...(sha256 ? { sha256 } : {}) }
         } finally {
           hash?.destroy()
         }

@@ -95,11 +95,12 @@ export const createSessionLogic = (env: SessionEnvironment) => {
   const prepareUpload = (port: SessionPort, transfer: Transfer) =>
     Effect.gen(function* () {
       const scope = yield* Scope.make()
-      const target = yield* env.storage.createUpload(transfer.name, transfer.size, { replace: transfer.replace ?? true }).pipe(
+      const target = yield* env.storage.createUpload(transfer.name, transfer.size, { replace: transfer.replace ?? true, ...(transfer.resume ? { resume: transfer.resume } : {}) }).pipe(
         Scope.extend(scope),
         Effect.onError(() => Scope.close(scope, Exit.void)),
       )
       yield* port.stage({ kind: 'upload', target, scope })
+      return { from: target.from }
     })
 
   const sendFile = (port: SessionPort, transfer: Transfer, signal: AbortSignal, progress: (n: number) => void) =>
@@ -131,11 +132,22 @@ export const createSessionLogic = (env: SessionEnvironment) => {
       yield* Effect.addFinalizer((exit) => (kept ? Effect.void : Scope.close(staged.scope, exit)))
       const hash = transfer.verified ? yield* Effect.acquireRelease(Effect.sync(() => hashFor(transfer.size)), (hash) => Effect.sync(() => hash.destroy())) : undefined
       const started = Date.now()
+      const from = transfer.offset ?? 0
+      const prefix = staged.target.prefix
+      if (hash && from > 0 && prefix) {
+        // Continuing a kept upload: the bytes kept are hashed first, so the checksum covers the whole file.
+        yield* Effect.tryPromise({
+          try: async () => {
+            for await (const chunk of prefix()) hash.own(chunk)
+          },
+          catch: (cause) => new StorageFailure({ operation: `read the kept part of ${transfer.name}`, cause }),
+        })
+      }
       yield* Effect.tryPromise({
-        try: () => port.connection.receivePayload(transfer.size, staged.target.sink, progress, hash),
+        try: () => port.connection.receivePayload(transfer.size - from, staged.target.sink, progress, hash),
         catch: (cause) => (isTorError(cause) ? cause : new StorageFailure({ operation: `write ${transfer.name}`, cause })),
       })
-      const report = { bytes: transfer.size, durationMs: Date.now() - started }
+      const report = { bytes: transfer.size - from, durationMs: Date.now() - started }
       if (hash) {
         const sha256 = yield* Effect.promise(() => hash.digest())
         yield* port.stage(staged)
@@ -221,7 +233,8 @@ export const createSessionLogic = (env: SessionEnvironment) => {
       },
       discardUpload: ({ context }) => {
         const port = context.io as SessionPort | undefined
-        if (port) Effect.runFork(port.releaseStaged)
+        const staged = port?.take('upload')
+        if (staged) Effect.runFork(staged.target.discard.pipe(Effect.ensuring(Scope.close(staged.scope, Exit.void))))
       },
       closeConnection: ({ context }) => {
         const port = context.io as SessionPort | undefined

@@ -15,6 +15,7 @@ export interface ServeOptions {
   readonly storage: StorageLocation
   readonly s3Endpoint?: string
   readonly s3ListTtlMs?: number
+  readonly keepPartialMs?: number
   readonly limits: ServerLimits
   /** Serve TLS: the certificate files given, or the self-signed one in the state folder. */
   readonly tls?: { readonly certFile?: string; readonly keyFile?: string }
@@ -43,6 +44,7 @@ export const serve = async (options: ServeOptions, say: (line: string) => void):
       stateDir: options.stateDir,
       s3Endpoint: options.s3Endpoint,
       s3ListTtlMs: options.s3ListTtlMs,
+      keepPartialMs: options.keepPartialMs,
       log: (line) => print(`${new Date().toISOString()} ${line}`),
     }),
     stateDir: options.stateDir,

@@ -14,3 +14,13 @@ export const parseSeconds = (text: string): number | undefined => {
   const ms = Math.round(Number(text) * 1000)
   return ms > 0 && ms <= 2 ** 31 - 1 ? ms : undefined
 }
+
+const DURATION_UNITS: Record<string, number> = { '': 1000, s: 1000, m: 60_000, h: 3600_000, d: 86_400_000 }
+
+/** Parses "90", "90s", "30m", "12h", "1d" into milliseconds (0 allowed); undefined when it is not a duration. */
+export const parseDuration = (text: string): number | undefined => {
+  const match = /^\s*([0-9]+(?:\.[0-9]+)?)\s*([smhd]?)\s*$/i.exec(text)
+  if (!match) return undefined
+  const ms = Math.round(Number(match[1]) * DURATION_UNITS[match[2]!.toLowerCase()]!)
+  return Number.isSafeInteger(ms) ? ms : undefined
+}

@@ -50,6 +50,10 @@ export interface ClientContext {
   readonly verified: VerifiedSize | undefined
   /** The upload was asked for with put (verified). */
   readonly sentPut: boolean
+  /** The key of the local file being uploaded (device, inode, size, time): the server keeps a cut upload under it. */
+  readonly uploadKey: string | undefined
+  /** Where the upload continues: bytes of it the server already holds. */
+  readonly uploadFrom: number
   /** The server answered put as an unknown command: this connection uploads with upload. */
   readonly putUnsupported: boolean
 }
@@ -100,11 +104,11 @@ export const clientSessionMachine = setup({
   actors: {
     readLine: fromPromise<LineResult>(notProvided('readLine')),
     readListing: fromPromise<readonly FileEntry[]>(notProvided('readListing')),
-    statUpload: fromPromise<number, { name: string }>(notProvided('statUpload')),
+    statUpload: fromPromise<{ size: number; key: string }, { name: string }>(notProvided('statUpload')),
     findPartial: fromPromise<{ offset: number; expected: string } | undefined, { name: string }>(notProvided('findPartial')),
     resumePartial: fromPromise<void, { name: string; verified: VerifiedSize }>(notProvided('resumePartial')),
     receiveFile: fromPromise<{ bytes: number; durationMs: number }, TransferInput>(notProvided('receiveFile')),
-    sendFile: fromPromise<{ bytes: number; durationMs: number; sha256?: string }, TransferInput & { hash: boolean }>(notProvided('sendFile')),
+    sendFile: fromPromise<{ bytes: number; durationMs: number; sha256?: string }, TransferInput & { hash: boolean; from: number }>(notProvided('sendFile')),
   },
   actions: {
     send: (_, _params: { line: string }) => notProvided('send')(),
@@ -122,7 +126,7 @@ export const clientSessionMachine = setup({
           ...(params.direction === 'download' && context.verified
             ? { verified: { sha256: context.verified.sha256, from: context.verified.from, restarted: context.partial !== undefined && context.verified.from === 0 } }
             : {}),
-          ...(params.direction === 'upload' && params.report.sha256 ? { verified: { sha256: params.report.sha256, from: 0, restarted: false } } : {}),
+          ...(params.direction === 'upload' && params.report.sha256 ? { verified: { sha256: params.report.sha256, from: context.uploadFrom, restarted: false } } : {}),
         } satisfies ClientOutcome,
       }),
     ),
@@ -142,6 +146,10 @@ export const clientSessionMachine = setup({
     putUnsupported: ({ context }) => context.putUnsupported,
     putRefused: ({ context }, line: LineResult) => context.sentPut && text(line) === Reply.unknownCommand,
     hashed: (_, report: { sha256?: string }) => report.sha256 !== undefined,
+    okWithOffset: ({ context }, line: LineResult) => {
+      const match = context.sentPut ? /^ok ([0-9]{1,16})$/.exec(text(line)) : null
+      return match !== null && Number(match[1]) <= (context.size ?? 0)
+    },
     getRefused: ({ context }, line: LineResult) => context.sentGet && text(line) === Reply.unknownCommand,
     verifiedResume: ({ context }, line: LineResult) => {
       const v = context.sentGet ? parseVerifiedSize(text(line)) : undefined
@@ -166,6 +174,8 @@ export const clientSessionMachine = setup({
     verified: undefined,
     sentPut: false,
     putUnsupported: false,
+    uploadKey: undefined,
+    uploadFrom: 0,
   },
   initial: 'ready',
   states: {
@@ -196,7 +206,17 @@ export const clientSessionMachine = setup({
           {
             guard: { type: 'commandIsUpload', params: ({ event }) => event.command },
             target: 'preparingUpload',
-            actions: assign({ command: ({ event }) => event.command, outcome: undefined, size: undefined, verified: undefined, partial: undefined, sentGet: false, sentPut: false }),
+            actions: assign({
+              command: ({ event }) => event.command,
+              outcome: undefined,
+              size: undefined,
+              verified: undefined,
+              partial: undefined,
+              sentGet: false,
+              sentPut: false,
+              uploadKey: undefined,
+              uploadFrom: 0,
+            }),
           },
           {
             guard: { type: 'commandIsDownload', params: ({ event }) => event.command },
@@ -223,12 +243,12 @@ export const clientSessionMachine = setup({
           {
             guard: 'putUnsupported',
             target: 'awaitingReply',
-            actions: [assign({ size: ({ event }) => event.output }), { type: 'send', params: ({ context }) => ({ line: encodeCommand(context.command!) }) }],
+            actions: [assign({ size: ({ event }) => event.output.size }), { type: 'send', params: ({ context }) => ({ line: encodeCommand(context.command!) }) }],
           },
           {
             target: 'awaitingReply',
             actions: [
-              assign({ size: ({ event }) => event.output, sentPut: true }),
+              assign({ size: ({ event }) => event.output.size, uploadKey: ({ event }) => event.output.key, sentPut: true }),
               { type: 'send', params: ({ context }) => ({ line: encodeCommand({ verb: 'put', name: (context.command as { name: string }).name }) }) },
             ],
           },
@@ -376,14 +396,27 @@ export const clientSessionMachine = setup({
       },
     },
     sendingSize: {
-      description: 'Upload accepted: the size is sent; waiting for ok to send the bytes.',
+      description:
+        'Upload accepted: the size is sent (after put, with the key of the local file); waiting for ok, or ok and where to continue an upload the server kept from an earlier try.',
       always: { guard: 'hasOutcome', target: 'ready' },
-      entry: { type: 'send', params: ({ context }) => ({ line: encodeSize(context.size ?? 0) }) },
+      entry: {
+        type: 'send',
+        params: ({ context }) => ({ line: context.sentPut && context.uploadKey ? `${encodeSize(context.size ?? 0)} ${context.uploadKey}` : encodeSize(context.size ?? 0) }),
+      },
       invoke: {
         id: 'readSizeAck',
         src: 'readLine',
         onDone: [
-          { guard: { type: 'replyIs', params: ({ event }) => ({ line: event.output, expected: Reply.ok }) }, target: 'transferring.uploading' },
+          {
+            guard: { type: 'replyIs', params: ({ event }) => ({ line: event.output, expected: Reply.ok }) },
+            target: 'transferring.uploading',
+            actions: assign({ uploadFrom: 0 }),
+          },
+          {
+            guard: { type: 'okWithOffset', params: ({ event }) => event.output },
+            target: 'transferring.uploading',
+            actions: assign({ uploadFrom: ({ event }) => Number(text(event.output).slice(Reply.ok.length + 1)) }),
+          },
           { target: 'ready', actions: assign({ outcome: ({ context, event }) => refusal(event.output, context.command) }) },
         ],
         onError: { target: 'closed', actions: 'recordError' },
@@ -430,7 +463,7 @@ export const clientSessionMachine = setup({
               invoke: {
                 id: 'sendFile',
                 src: 'sendFile',
-                input: ({ context }) => ({ name: (context.command as { name: string }).name, size: context.size!, hash: context.sentPut }),
+                input: ({ context }) => ({ name: (context.command as { name: string }).name, size: context.size!, hash: context.sentPut, from: context.uploadFrom }),
                 onDone: [
                   {
                     guard: { type: 'hashed', params: ({ event }) => event.output },

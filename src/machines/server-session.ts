@@ -53,6 +53,8 @@ export interface Transfer {
   readonly sha256?: string
   /** A verified upload (put): a checksum line follows the bytes, and the file is stored only if it matches. */
   readonly verified?: boolean
+  /** A put by a logged-in account with the client's key for its file: a cut is kept for that account to continue. */
+  readonly resume?: { readonly owner: string; readonly key: string }
 }
 
 export interface SessionContext extends SessionInput {
@@ -128,13 +130,22 @@ const decision = (context: SessionContext) => context.decision!
 /** The name of the download or upload decided on (only read in the states that follow such a decision). */
 const nameOf = (context: SessionContext): string => (decision(context) as { name: string }).name
 /** The upload decided on, once its size line was accepted. */
-const uploadOf = (context: SessionContext): Transfer => ({
-  direction: 'upload',
-  name: nameOf(context),
-  size: (context.size as { size: number }).size,
-  replace: context.permissions.includes('overwrite'),
-  ...((decision(context) as Extract<CommandDecision, { next: 'upload' }>).verified ? { verified: true } : {}),
-})
+const uploadOf = (context: SessionContext): Transfer => {
+  const size = context.size as Extract<SizeDecision, { accepted: true }>
+  // Only an account's uploads are kept to continue: anonymous clients cannot tell each other apart.
+  const resume = size.key !== undefined && context.account !== undefined ? { owner: context.account, key: size.key } : undefined
+  return {
+    direction: 'upload',
+    name: nameOf(context),
+    size: size.size,
+    replace: context.permissions.includes('overwrite'),
+    ...((decision(context) as Extract<CommandDecision, { next: 'upload' }>).verified ? { verified: true } : {}),
+    ...(resume ? { resume } : {}),
+  }
+}
+/** `ok`, or after a keyed put `ok <from>`: where the client continues (0: from the start). */
+const sizeAccepted = (context: SessionContext, from: number): string =>
+  (context.size as Extract<SizeDecision, { accepted: true }>).key !== undefined ? `${Reply.ok} ${from}` : Reply.ok
 /** The `error <reason>` reply for a failed actor: never a server path. */
 const failureReply = ({ event }: { event: { error: unknown } }) => ({ lines: [errorReply(failureOf(event.error).publicReason)] })
 
@@ -200,7 +211,7 @@ export const serverSessionMachine = setup({
     readLine: fromPromise<LineResult, SessionRef>(notProvided('readLine')),
     streamListing: fromPromise<{ count: number }, SessionRef & { search: string | undefined; hashes: boolean }>(notProvided('streamListing')),
     openDownload: fromPromise<DownloadLookup, SessionRef & { name: string; hash: boolean }>(notProvided('openDownload')),
-    prepareUpload: fromPromise<void, SessionRef & Transfer>(notProvided('prepareUpload')),
+    prepareUpload: fromPromise<{ from: number }, SessionRef & Transfer>(notProvided('prepareUpload')),
     verifyLogin: fromPromise<readonly Permission[] | undefined, SessionRef & { account: string; token: string }>(notProvided('verifyLogin')),
     statTarget: fromPromise<{ exists: boolean }, SessionRef & { name: string }>(notProvided('statTarget')),
     sendFile: fromPromise<TransferReport, SessionRef & Transfer>(notProvided('sendFile')),
@@ -222,7 +233,9 @@ export const serverSessionMachine = setup({
     }),
     logIn: assign((_, login: { account: string; permissions: readonly Permission[] }) => ({ ...login, failedLogins: 0 })),
     countFailedLogin: assign({ failedLogins: ({ context }) => context.failedLogins + 1 }),
-    storeSize: assign(({ context }, line: LineResult) => ({ size: decideUploadSize(line, context.limits.maxUploadBytes) })),
+    storeSize: assign(({ context }, line: LineResult) => ({
+      size: decideUploadSize(line, context.limits.maxUploadBytes, (decision(context) as Extract<CommandDecision, { next: 'upload' }>).verified === true),
+    })),
     countRefusal: assign({ refusals: ({ context }) => context.refusals + 1 }),
     resetRefusals: assign({ refusals: 0 }),
     markDraining: assign({ draining: true }),
@@ -526,8 +539,12 @@ export const serverSessionMachine = setup({
         onDone: {
           target: 'transferring.receivingFile',
           actions: [
-            { type: 'startTransfer', params: ({ context }) => uploadOf(context) },
-            { type: 'reply', params: { lines: [Reply.ok] } },
+            // (Traces recorded before uploads could be continued have no output here: from 0.)
+            {
+              type: 'startTransfer',
+              params: ({ context, event }) => ({ ...uploadOf(context), ...((event.output?.from ?? 0) > 0 ? { offset: event.output!.from } : {}) }),
+            },
+            { type: 'reply', params: ({ context, event }) => ({ lines: [sizeAccepted(context, event.output?.from ?? 0)] }) },
           ],
         },
         onError: {

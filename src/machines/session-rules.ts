@@ -131,12 +131,22 @@ export const LoginReply = {
 } as const
 
 export type SizeDecision =
-  | { readonly accepted: true; readonly size: number }
+  | { readonly accepted: true; readonly size: number; readonly key?: string }
   | { readonly accepted: false; readonly text: string; readonly reply: string; readonly reason: string }
 
-export const decideUploadSize = (line: LineResult, maxUploadBytes: number): SizeDecision => {
+/**
+ * The size line of an upload: `<size>`; after put, optionally `<size> <key>`, the
+ * client's key (64 hex) for its file, with which a cut upload can be continued.
+ */
+export const decideUploadSize = (line: LineResult, maxUploadBytes: number, verified = false): SizeDecision => {
   const text = line._tag === 'Line' ? line.text : `<${line.code}>`
   if (line._tag === 'Invalid') return { accepted: false, text, reply: errorReply('invalid size'), reason: line.message }
+  const keyed = verified ? /^([0-9]{1,20}) ([0-9a-f]{64})$/.exec(line.text) : null
+  if (keyed) {
+    const size = parseSize(keyed[1]!, maxUploadBytes)
+    if (typeof size === 'number') return { accepted: true, size, key: keyed[2]! }
+    return { accepted: false, text, reply: errorReply(size.message), reason: size.message }
+  }
   const size = parseSize(line.text, maxUploadBytes)
   if (typeof size === 'number') return { accepted: true, size }
   return { accepted: false, text, reply: errorReply(size.message), reason: size.message }

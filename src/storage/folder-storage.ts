@@ -1,11 +1,13 @@
+import * as fs from 'node:fs/promises'
 import * as Effect from 'effect/Effect'
 import * as Layer from 'effect/Layer'
 import { NoSpace, StorageFailure } from '../errors.js'
 import { FolderCatalog } from './catalog.js'
 import { chunkBytesFor } from './chunks.js'
 import { HashCache } from './hashes.js'
-import { createUploadTarget, freeBytes, nameTaken, openForReading, openServedFolder } from './folder.js'
-import { Storage, type StorageService } from './storage.js'
+import { createUploadTarget, freeBytes, nameTaken, openForReading, openServedFolder, placeFile } from './folder.js'
+import { openKeptUpload, sweepKeptUploads } from './kept-uploads.js'
+import { Storage, type StorageService, type UploadTarget } from './storage.js'
 
 /**
  * The local folder: the default store. Downloads are open descriptors (read
@@ -13,9 +15,17 @@ import { Storage, type StorageService } from './storage.js'
  * listings come from the in-memory catalog kept fresh by an inotify watch.
  * Changes made in the folder by hand show in the next listing (staleness 0).
  */
-export const makeFolderStorage = (dir: string) =>
+export const makeFolderStorage = (dir: string, options: FolderOptions = {}) =>
   Effect.gen(function* () {
     const folder = yield* openServedFolder(dir)
+    // Cut uploads kept for their owner to continue: too old ones go at start, then every hour at most.
+    const keepMs = options.keepPartialMs ?? DEFAULT_KEEP_PARTIAL_MS
+    const sweep = () => sweepKeptUploads(folder, keepMs).then((n) => n > 0 && options.log?.(`removed ${n} kept partial upload(s) older than ${Math.round(keepMs / 1000)} s`))
+    yield* Effect.promise(sweep)
+    yield* Effect.acquireRelease(
+      Effect.sync(() => setInterval(() => void sweep(), Math.max(1000, Math.min(keepMs, 3600_000))).unref()),
+      (timer) => Effect.sync(() => clearInterval(timer)),
+    )
     const catalog = yield* Effect.acquireRelease(
       Effect.sync(() => new FolderCatalog(folder)),
       (catalog) => Effect.sync(() => catalog.close()),
@@ -31,17 +41,45 @@ export const makeFolderStorage = (dir: string) =>
         Effect.gen(function* () {
           const available = yield* freeBytes(folder)
           if (available !== undefined && size > available) return yield* Effect.fail(new NoSpace({ needed: size, available }))
+          const stored = (version: string, known: { readonly sha256: string } | undefined) => {
+            catalog.changed(name)
+            if (known) hashes.remember(version, known.sha256)
+          }
+          if (options.resume) {
+            const kept = yield* openKeptUpload(folder, { ...options.resume, name, size }, chunkBytesFor(size))
+            const target: UploadTarget = {
+              from: kept.from,
+              ...(kept.prefix ? { prefix: kept.prefix } : {}),
+              sink: kept.sink,
+              discard: Effect.promise(async () => {
+                kept.sink.destroy()
+                await fs.rm(kept.partPath, { force: true })
+                await kept.forget()
+              }),
+              commit: (known) =>
+                Effect.tryPromise({
+                  try: async () => {
+                    await new Promise<void>((resolve, reject) => {
+                      kept.sink.once('error', reject)
+                      kept.sink.end(() => (kept.sink.closed ? resolve() : kept.sink.once('close', resolve)))
+                    })
+                    const { version } = await placeFile(folder, kept.partPath, name, options.replace)
+                    await kept.forget()
+                    stored(version, known)
+                  },
+                  catch: (cause) => new StorageFailure({ operation: `store ${name}`, cause }),
+                }),
+            }
+            return target
+          }
           const target = yield* createUploadTarget(folder, name, chunkBytesFor(size), options)
           return {
+            from: 0,
             sink: target.sink,
-            commit: (known) =>
-              target.commit.pipe(
-                Effect.map(({ version }) => {
-                  catalog.changed(name)
-                  if (known) hashes.remember(version, known.sha256)
-                }),
-              ),
-          }
+            // The scope removes the temporary file when it closes without a commit.
+            discard: Effect.void,
+            commit: (known) => target.commit.pipe(Effect.map(({ version }) => stored(version, known))),
+          } satisfies UploadTarget
         }),
       nameTaken: (name) => nameTaken(folder, name),
       sha256: (file) => hashes.of(file),
@@ -49,4 +87,12 @@ export const makeFolderStorage = (dir: string) =>
     return service
   })
 
-export const folderStorage = (dir: string): Layer.Layer<Storage, StorageFailure> => Layer.scoped(Storage, makeFolderStorage(dir))
+export interface FolderOptions {
+  /** How long a cut upload is kept for its owner to continue (default a day). */
+  readonly keepPartialMs?: number
+  readonly log?: (line: string) => void
+}
+
+export const DEFAULT_KEEP_PARTIAL_MS = 24 * 3600_000
+
+export const folderStorage = (dir: string, options?: FolderOptions): Layer.Layer<Storage, StorageFailure> => Layer.scoped(Storage, makeFolderStorage(dir, options))

@@ -154,6 +154,22 @@ export const freeBytes = (folder: ServedFolder): Effect.Effect<number | undefine
     ),
   )
 
+/**
+ * Moves a hidden file of the server's (an upload received whole) to `name`: renamed over
+ * whatever is there, or, without `replace`, linked (which fails if the name was taken
+ * meanwhile, atomically) and the hidden name removed. Says which version it placed.
+ */
+export const placeFile = async (folder: ServedFolder, hiddenPath: string, name: string, replace: boolean): Promise<{ version: string }> => {
+  // The hidden file is this server's alone: what it holds is what was received.
+  const version = versionOf(await fs.stat(hiddenPath))
+  if (replace) await fs.rename(hiddenPath, path.join(folder.root, name))
+  else {
+    await fs.link(hiddenPath, path.join(folder.root, name))
+    await fs.rm(hiddenPath, { force: true })
+  }
+  return { version }
+}
+
 export interface FolderUpload {
   /** Writes to the hidden temporary file. */
   readonly sink: WriteStream
@@ -208,14 +224,7 @@ export const createUploadTarget = (
           sink.once('error', reject)
           sink.end(() => sink.once('close', resolve))
         })
-        // The temporary file is this server's alone (a random hidden name): what it holds is what was received.
-        const version = versionOf(await fs.stat(tempPath))
-        if (options.replace) await fs.rename(tempPath, path.join(folder.root, name))
-        else {
-          // No replacing: link fails if the name was taken meanwhile (atomically), then the temporary name goes.
-          await fs.link(tempPath, path.join(folder.root, name))
-          await fs.rm(tempPath, { force: true })
-        }
+        const { version } = await placeFile(folder, tempPath, name, options.replace)
         committed = true
         return { version }
       },

@@ -11,13 +11,15 @@ export interface StorageSettings {
   /** S3 endpoint URL; unset, the AWS SDK's configuration decides (AWS_ENDPOINT_URL, shared config files). */
   readonly s3Endpoint?: string
   readonly s3ListTtlMs?: number
+  /** How long a cut upload is kept for its account to continue (the local folder). */
+  readonly keepPartialMs?: number
   readonly log?: (line: string) => void
 }
 
 /** The storage Layer a location names. */
 export const storageLayer = (location: StorageLocation, settings: StorageSettings): Layer.Layer<Storage, StorageFailure> =>
   location.kind === 'folder'
-    ? folderStorage(location.dir)
+    ? folderStorage(location.dir, { keepPartialMs: settings.keepPartialMs, log: settings.log })
     : // The AWS SDK is loaded only by servers that use it.
       Layer.unwrapEffect(
         Effect.promise(() => import('./s3-storage.js')).pipe(

@@ -98,7 +98,8 @@ export const makeMemoryStorage = (options: { readonly capacity?: number; readonl
               const version = files.put(name, Buffer.concat(chunks))
               if (known) hashes.remember(version, known.sha256)
             })
-          return { sink, commit }
+          // Nothing is kept to resume here: a cut upload starts again from 0.
+          return { from: 0, sink, discard: Effect.void, commit }
         }),
       nameTaken: (name) => Effect.sync(() => files.has(name)),
       sha256: (file) => hashes.of(file),

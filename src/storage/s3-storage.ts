@@ -201,7 +201,8 @@ export const makeS3Storage = (options: S3StorageOptions) =>
               },
               catch: failure(`store ${keyOf(name)}`),
             })
-          return { sink: body, commit }
+          // A cut upload is aborted, not kept: continuing it would mean keeping its multipart upload open for days.
+          return { from: 0, sink: body, discard: Effect.void, commit }
         }),
       nameTaken: (name) =>
         Effect.tryPromise({

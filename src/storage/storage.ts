@@ -27,9 +27,15 @@ export type OpenedFile = (
   readonly sha256?: string
 }
 
-/** An upload in progress: write its bytes to `sink`, then `commit`. */
+/** An upload in progress: write its bytes (from `from` on) to `sink`, then `commit`, or `discard`. */
 export interface UploadTarget {
+  /** Bytes of this upload the store already holds, kept from a try that was cut (0: none). */
+  readonly from: number
+  /** Those bytes, for the hash of the whole upload (absent when `from` is 0). */
+  readonly prefix?: () => AsyncIterable<Uint8Array>
   readonly sink: Writable
+  /** Drops what was written, even where a cut would have kept it to resume. */
+  readonly discard: Effect.Effect<void>
   /**
    * Makes the upload visible under its name, all at once. The SHA-256 of its bytes,
    * when known (hashed as they arrived), is kept for the version stored: no second read.
@@ -60,7 +66,9 @@ export interface UploadTarget {
  *   discarded. With `replace: false` the commit fails, rather than replace a file
  *   that took the name meanwhile (where the store can tell; see each layer). Fails
  *   with NoSpace before anything is written when the store knows it cannot hold
- *   `size` bytes.
+ *   `size` bytes. With `resume`, a store that can keeps a cut upload (hidden,
+ *   never listed or served) for the same owner, name, size and key, and the next
+ *   such upload starts at `from`; another owner never sees it.
  * - `nameTaken(name)`: something holds the name (a file, or anything an upload
  *   could not replace).
  * - `sha256(file)`: the SHA-256 of an opened file's whole content, computed once
@@ -78,7 +86,14 @@ export interface StorageService {
   readonly createUpload: (
     name: string,
     size: number,
-    options: { readonly replace: boolean },
+    options: {
+      readonly replace: boolean
+      /**
+       * Keep what arrived when the scope closes without a commit, for `owner` to continue the same upload
+       * (same name, size and `key`) later; where the store can (the local folder), for `keepMs`.
+       */
+      readonly resume?: { readonly owner: string; readonly key: string }
+    },
   ) => Effect.Effect<UploadTarget, NoSpace | StorageFailure, Scope.Scope>
   readonly nameTaken: (name: string) => Effect.Effect<boolean, StorageFailure>
   readonly sha256: (file: OpenedFile) => Effect.Effect<string, StorageFailure>

@@ -136,11 +136,11 @@ describe('client session machine', () => {
   it('states the local file size before sending an upload, then sends the bytes after ok', () => {
     const { snapshot, sent } = run(
       user({ verb: 'upload', name: 'n' }),
-      done('statUpload', 7),
+      done('statUpload', { size: 7, key: 'k'.repeat(64) }),
       done('readReply', line('ok')),
       done('readSizeAck', line('ok')),
     )
-    expect(sent).toEqual(['put n', '7'])
+    expect(sent).toEqual(['put n', `7 ${'k'.repeat(64)}`])
     expect(snapshot.value).toEqual({ transferring: { uploading: 'sendingBytes' } })
     const [sentBytes, actions] = transition(clientSessionMachine, snapshot, done('sendFile', { bytes: 7, durationMs: 1, sha256: 'ab'.repeat(32) }) as never)
     expect(actions.filter((a) => a.type === 'send').map((a) => (a.params as { line: string }).line)).toEqual(['ab'.repeat(32)])
@@ -150,7 +150,7 @@ describe('client session machine', () => {
   it('uploads with upload, without a checksum line, on a server that does not know put', () => {
     const { snapshot, sent } = run(
       user({ verb: 'upload', name: 'n' }),
-      done('statUpload', 7),
+      done('statUpload', { size: 7, key: 'k'.repeat(64) }),
       done('readReply', line('This command does not exist, rewrite')),
       done('readReply', line('ok')),
       done('readSizeAck', line('ok')),

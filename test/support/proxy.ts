@@ -9,7 +9,7 @@ import * as net from 'node:net'
 export const faultyProxy = async (
   targetPort: number,
   toClient: (chunk: Buffer, before: number) => Buffer | 'cut',
-  toServer: (chunk: Buffer, before: number) => Buffer = (chunk) => chunk,
+  toServer: (chunk: Buffer, before: number) => Buffer | 'cut' = (chunk) => chunk,
 ): Promise<{ port: number; close: () => void }> => {
   const sockets = new Set<net.Socket>()
   const server = net.createServer((client) => {
@@ -26,6 +26,7 @@ export const faultyProxy = async (
     client.on('data', (chunk: Buffer) => {
       const out = toServer(chunk, sent)
       sent += chunk.length
+      if (out === 'cut') return cut()
       if (!upstream.write(out)) client.pause()
     })
     upstream.on('drain', () => client.resume())

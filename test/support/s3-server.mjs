@@ -24,6 +24,19 @@ const port = Number(option('port', '0'))
 const directory = option('dir', undefined) ?? mkdtempSync(path.join(tmpdir(), 'tor-s3-'))
 const buckets = args.flatMap((a, i) => (a === '--bucket' ? [{ name: args[i + 1] }] : []))
 
+// s3rver writes an object's file in place: two uploads of one key completing together interleave their
+// bytes. S3 makes each write whole; here writes of objects are done one at a time to behave the same.
+let writing = Promise.resolve()
+const serialized = (method) =>
+  function (...args) {
+    const run = writing.then(() => method.apply(this, args))
+    writing = run.catch(() => undefined)
+    return run
+  }
+const store = (await import('s3rver/lib/stores/filesystem.js')).default
+// (putObjectMultipart writes through putObject.)
+store.prototype.putObject = serialized(store.prototype.putObject)
+
 const s3rver = new S3rver({ directory, silent: true, allowMismatchedSignatures: true, configureBuckets: buckets, vhostBuckets: false })
 await s3rver.configureBuckets?.()
 const handle = s3rver.callback()

@@ -1,7 +1,7 @@
 import * as path from 'node:path'
 import { Command, Flags } from '@oclif/core'
 import { serve } from '../../cli/serve.js'
-import { parseByteSize, parseSeconds } from '../../cli/sizes.js'
+import { parseByteSize, parseDuration, parseSeconds } from '../../cli/sizes.js'
 import { DEFAULT_LIMITS } from '../../actors/server-runtime.js'
 import { decideServerPolicy, type AnonymousAccess } from '../../cli/server-policy.js'
 import { isTorError } from '../../errors.js'
@@ -38,6 +38,10 @@ export default class ServerStart extends Command {
     'state-dir': Flags.string({ description: "the server's own folder: TLS certificate, accounts, the journal of S3 uploads in progress (one per server)", default: './.tor-server' }),
     insecure: Flags.boolean({ description: 'allow clear text on an address other than loopback', default: false }),
     anonymous: Flags.string({ description: 'what clients without an account may do (default: write on loopback, off elsewhere)', options: ['off', 'read', 'write'] }),
+    'keep-partial': Flags.string({
+      description: 'how long an account\'s cut upload is kept for it to continue (e.g. 12h, 1d, 90m; 0 keeps none)',
+      default: '1d',
+    }),
     'max-upload': Flags.string({ description: 'largest upload accepted, e.g. 512M, 10G', default: '64G' }),
     'idle-timeout': Flags.string({ description: 'seconds a client may wait between commands before it is disconnected', default: String(DEFAULT_LIMITS.session.idleTimeoutMs / 1000) }),
     'stall-timeout': Flags.string({ description: 'seconds a transfer or listing may make no progress before the session is ended', default: String(DEFAULT_LIMITS.session.stallTimeoutMs / 1000) }),
@@ -59,6 +63,8 @@ export default class ServerStart extends Command {
       if (ms === undefined) this.error(`--${flag}: not a number of seconds: ${flags[flag]} (try 300 or 0.5)`, { exit: 2 })
       return ms
     }
+    const keepPartialMs = parseDuration(flags['keep-partial'])
+    if (keepPartialMs === undefined) this.error(`--keep-partial: not a duration: ${flags['keep-partial']} (try 12h, 1d or 3600)`, { exit: 2 })
     const policy = decideServerPolicy({ host: flags.host, tls: flags.tls, insecure: flags.insecure, anonymous: flags.anonymous as AnonymousAccess | undefined })
     if (!policy.ok) this.error(`refusing to start: ${policy.reason}`, { exit: 2 })
     if ((flags['tls-cert'] || flags['tls-key']) && !flags.tls) this.error('--tls-cert and --tls-key need --tls', { exit: 2 })
@@ -81,6 +87,7 @@ export default class ServerStart extends Command {
       storage,
       s3Endpoint: flags['s3-endpoint'],
       s3ListTtlMs: seconds('s3-list-ttl'),
+      keepPartialMs: keepPartialMs,
       limits: {
         maxClients: flags['max-clients'],
         maxPerIp: flags['max-per-ip'],
