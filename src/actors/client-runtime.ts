@@ -56,6 +56,8 @@ export class TorClient {
     readonly actor: Actor<ClientSessionMachine>,
     readonly folders: ClientFolders,
     private readonly timeoutMs: number | undefined,
+    /** The account this connection logs in with (a server keeps an account's cut uploads to continue). */
+    readonly account?: string,
   ) {
     // The server may end the connection while no command runs (idle timeout, kicked, shutting down),
     // or while the last command was still finishing on this side (a download being renamed into place):
@@ -90,7 +92,7 @@ export class TorClient {
       }),
     )
     const actor = createActor(createClientLogic(connection, folders), { inspect: options.inspect }).start()
-    const client = new TorClient(scope, connection, actor, folders, options.timeout === undefined ? undefined : options.timeout * 1000)
+    const client = new TorClient(scope, connection, actor, folders, options.timeout === undefined ? undefined : options.timeout * 1000, options.login?.account)
     if (options.login) {
       await client.run({ verb: 'auth', ...options.login }).catch(async (error: unknown) => {
         await client.close()

@@ -49,6 +49,7 @@ export const runShell = async (first: TorClient, dir: string, io: ShellIO, recon
   let running: Command | undefined
   let cancelled = false
   let cancelledDownload: string | undefined
+  let cancelledUpload = false
   let closedWhileIdle = false
 
   const completer = (line: string): [string[], string] => {
@@ -77,6 +78,7 @@ export const runShell = async (first: TorClient, dir: string, io: ShellIO, recon
     if (running && !cancelled && 'name' in running) {
       cancelled = true
       cancelledDownload = running.verb === 'download' ? running.name : undefined
+      cancelledUpload = running.verb === 'upload'
       client.cancel(`${running.verb} of ${running.name}`)
     } else rl.close()
   })
@@ -201,7 +203,13 @@ export const runShell = async (first: TorClient, dir: string, io: ShellIO, recon
         client = await reconnect()
         idleWatch = watchIdleClose(client)
         const kept = cancelledDownload ? await keptPartHint(client.folders.downloads, cancelledDownload) : ''
-        io.printError(kept ? `Cancelled${kept}. Connected again.` : 'Cancelled; nothing partial was kept. Connected again.')
+        io.printError(
+          kept
+            ? `Cancelled${kept}. Connected again.`
+            : cancelledUpload && client.account
+              ? `Cancelled; the server keeps what arrived for ${client.account}: the same upload continues there. Connected again.`
+              : 'Cancelled; nothing partial was kept. Connected again.',
+        )
       } catch (error) {
         io.printError(`Cancelled, and could not connect again: ${visible(asTorError(error).message)}`)
         rl.close()

@@ -54,7 +54,7 @@ export const describeTransfer = (transfer: TransferSummary, downloadsDir: string
   const size = formatBytes(bytes + (verified?.from ?? 0))
   const resumed = verified && verified.from > 0 ? `, resumed at ${formatBytes(verified.from)}` : ''
   const what =
-    direction === 'download' ? `Downloaded ${shown} (${size}${resumed}) to ${visible(path.join(downloadsDir, name))}` : `Uploaded ${shown} (${size}) to the server`
+    direction === 'download' ? `Downloaded ${shown} (${size}${resumed}) to ${visible(path.join(downloadsDir, name))}` : `Uploaded ${shown} (${size}${resumed}) to the server`
   const restarted = verified?.restarted ? 'The file had changed on the server since the last try, so it was downloaded again from the start.\n' : ''
   return `${restarted}${what} in ${formatDuration(durationMs)}, ${formatRate(bytes, durationMs)}${verified ? ', SHA-256 verified' : ''}`
 }
