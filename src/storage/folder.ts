@@ -170,6 +170,40 @@ export const placeFile = async (folder: ServedFolder, hiddenPath: string, name: 
   return { version }
 }
 
+/**
+ * A write stream open on `file` in the current scope. Write errors reach the writer
+ * through its own listener and the commit; the one kept here stops an error after the
+ * stream is closed (a write in flight when the client vanished) from being thrown,
+ * which would also stop the stream from ever closing its file. On release the stream
+ * is ended (what was written stays: a kept upload) or destroyed (a temporary file).
+ */
+export const scopedWriteStream = (
+  file: string,
+  options: { readonly flags: string; readonly mode?: number; readonly start?: number; readonly highWaterMark: number },
+  onRelease: 'end' | 'destroy',
+  what: string,
+): Effect.Effect<WriteStream, StorageFailure, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.async<WriteStream, StorageFailure>((resume) => {
+      const stream = createWriteStream(file, options)
+      const failed = (cause: unknown) => resume(Effect.fail(storageFailure(what)(cause)))
+      stream.once('error', failed)
+      stream.once('ready', () => {
+        stream.off('error', failed)
+        stream.on('error', () => undefined)
+        resume(Effect.succeed(stream))
+      })
+    }),
+    (stream) =>
+      stream.closed
+        ? Effect.void
+        : Effect.async<void>((resume) => {
+            stream.once('close', () => resume(Effect.void))
+            if (onRelease === 'end') stream.end()
+            else stream.destroy()
+          }),
+  )
+
 export interface FolderUpload {
   /** Writes to the hidden temporary file. */
   readonly sink: WriteStream
@@ -196,28 +230,7 @@ export const createUploadTarget = (
     yield* Effect.addFinalizer(() =>
       committed ? Effect.void : Effect.promise(() => fs.rm(tempPath, { force: true }).catch(() => undefined)),
     )
-    const sink = yield* Effect.acquireRelease(
-      Effect.async<WriteStream, StorageFailure>((resume) => {
-        const stream = createWriteStream(tempPath, { flags: 'wx', mode: 0o644, highWaterMark })
-        const failed = (cause: unknown) => resume(Effect.fail(storageFailure(`create a file for ${name}`)(cause)))
-        stream.once('error', failed)
-        stream.once('ready', () => {
-          stream.off('error', failed)
-          // Write errors reach the uploader through its own listener and the commit. This one keeps an
-          // error after `destroy` (a write in flight when the client vanished) from being thrown, which
-          // would also stop the stream from ever closing its file.
-          stream.on('error', () => undefined)
-          resume(Effect.succeed(stream))
-        })
-      }),
-      (stream) =>
-        stream.closed
-          ? Effect.void
-          : Effect.async<void>((resume) => {
-              stream.once('close', () => resume(Effect.void))
-              stream.destroy()
-            }),
-    )
+    const sink = yield* scopedWriteStream(tempPath, { flags: 'wx', mode: 0o644, highWaterMark }, 'destroy', `create a file for ${name}`)
     const commit = Effect.tryPromise({
       try: async () => {
         await new Promise<void>((resolve, reject) => {

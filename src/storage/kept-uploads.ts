@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto'
-import { createReadStream, createWriteStream, type WriteStream } from 'node:fs'
+import { createReadStream, type WriteStream } from 'node:fs'
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import * as Effect from 'effect/Effect'
 import type * as Scope from 'effect/Scope'
 import { StorageFailure } from '../errors.js'
-import type { ServedFolder } from './folder.js'
+import { scopedWriteStream, type ServedFolder } from './folder.js'
 
 /**
  * Uploads that were cut, kept in the served folder under hidden names (never
@@ -73,24 +73,7 @@ export const openKeptUpload = (
       },
       catch: failure(`prepare the kept upload of ${id.name}`),
     })
-    const sink = yield* Effect.acquireRelease(
-      Effect.async<WriteStream, StorageFailure>((resume) => {
-        const stream = createWriteStream(paths.part, { flags: 'r+', start: from, highWaterMark })
-        stream.once('error', (cause) => resume(Effect.fail(failure(`open the kept upload of ${id.name}`)(cause))))
-        stream.once('ready', () => {
-          stream.removeAllListeners('error')
-          stream.on('error', () => undefined)
-          resume(Effect.succeed(stream))
-        })
-      }),
-      (stream) =>
-        stream.closed
-          ? Effect.void
-          : Effect.async<void>((resume) => {
-              stream.once('close', () => resume(Effect.void))
-              stream.end()
-            }),
-    )
+    const sink = yield* scopedWriteStream(paths.part, { flags: 'r+', start: from, highWaterMark }, 'end', `open the kept upload of ${id.name}`)
     return {
       from,
       ...(from > 0 ? { prefix: () => createReadStream(paths.part, { start: 0, end: from - 1, highWaterMark: 1 << 20 }) } : {}),
