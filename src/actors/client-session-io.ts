@@ -9,6 +9,7 @@ import { decodeListingRow, isErrorReply, nameProblem, Reply, type FileEntry, typ
 import type { ClientConnection } from './client-connection.js'
 import { hashFor, ParallelHash, type TransferHash } from './parallel-hash.js'
 import { runForActor } from './run-effect.js'
+import { isAlive } from '../storage/pids.js'
 
 export interface ClientFolders {
   /** Where downloads are stored. */
@@ -52,14 +53,6 @@ const statUpload = (folders: ClientFolders, name: string) =>
 /** Downloads in progress are hidden files named with the downloading process's pid. */
 const DOWNLOAD_PREFIX = '.tor-download-'
 
-const isAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
 
 /**
  * Removes the hidden partial downloads that a killed client left in `downloads`

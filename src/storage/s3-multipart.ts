@@ -7,6 +7,7 @@ import {
 } from '@aws-sdk/client-s3'
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
+import { isAlive } from './pids.js'
 
 export interface JournaledUpload {
   readonly bucket: string
@@ -89,14 +90,6 @@ export class UploadJournal {
 
 const claimedHere = new Set<string>()
 
-const isAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
 
 /** Writes every multipart upload `client` starts to the journal, before its first part is sent. */
 export const journalMultipartUploads = (client: S3Client, journal: UploadJournal): void => {
