@@ -111,26 +111,21 @@ export const findPartial = async (downloads: string, name: string): Promise<{ of
   return { offset: stats.size, expected: meta.sha256 }
 }
 
-/** A hash (on its worker) that has seen the first `length` bytes of `file`. */
-const hashFilePrefix = async (file: string, length: number): Promise<ParallelHash> => {
-  const hash = new ParallelHash()
+/** Feeds the first `length` bytes of `file` into `hash` (a kept part, or what the server already holds of an upload). */
+const hashFilePrefix = async (file: string, length: number, hash: TransferHash): Promise<void> => {
   const handle = await fs.open(file, 'r')
   try {
     for (let at = 0; at < length; ) {
       // A fresh buffer per read: it is handed to the worker without a copy.
       const buffer = Buffer.allocUnsafeSlow(Math.min(1 << 20, length - at))
       const { bytesRead } = await handle.read(buffer, 0, buffer.length, at)
-      if (bytesRead === 0) throw new Error(`the kept part is shorter than ${length} bytes`)
+      if (bytesRead === 0) throw new Error(`${file} is shorter than the ${length} bytes already transferred`)
       hash.own(bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead))
       at += bytesRead
     }
-  } catch (error) {
-    hash.destroy()
-    throw error
   } finally {
     await handle.close()
   }
-  return hash
 }
 
 /** Downloads into a hidden temporary file, renamed to its name only once every byte is there. */
@@ -223,9 +218,12 @@ export const createClientLogic = (connection: ClientConnection, folders: ClientF
       resumePartial: fromPromise(async ({ input }) => {
         resumed?.destroy()
         resumed = undefined
-        resumed = await hashFilePrefix(partialPaths(folders.downloads, input.name).part, input.verified.from).catch((cause: unknown) => {
+        const hash = new ParallelHash()
+        await hashFilePrefix(partialPaths(folders.downloads, input.name).part, input.verified.from, hash).catch((cause: unknown) => {
+          hash.destroy()
           throw new StorageFailure({ operation: `read the kept part of ${input.name}`, cause })
         })
+        resumed = hash
       }),
       readLine: fromPromise(({ signal }) => connection.readLine(signal)),
       readListing: fromPromise(({ signal }) => readListing(connection, signal)),
@@ -243,18 +241,9 @@ export const createClientLogic = (connection: ClientConnection, folders: ClientF
         try {
           // Continuing an upload the server kept: the bytes it holds are hashed here too, not sent again.
           if (hash && input.from > 0) {
-            const handle = await fs.open(file, 'r')
-            try {
-              for (let at = 0; at < input.from; ) {
-                const buffer = Buffer.allocUnsafeSlow(Math.min(1 << 20, input.from - at))
-                const { bytesRead } = await handle.read(buffer, 0, buffer.length, at)
-                if (bytesRead === 0) throw new StorageFailure({ operation: `read ${file}`, cause: new Error('the file is shorter than before') })
-                hash.own(bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead))
-                at += bytesRead
-              }
-            } finally {
-              await handle.close()
-            }
+            await hashFilePrefix(file, input.from, hash).catch((cause: unknown) => {
+              throw new StorageFailure({ operation: `read ${file}`, cause })
+            })
           }
           await connection.sendFromFile(file, input.size - input.from, signal, hash, input.from)
           const sha256 = await hash?.digest()

@@ -94,6 +94,12 @@ export const refusal = (line: LineResult, command?: Command): ClientOutcome => {
   return failure(new ProtocolViolation({ detail: `unexpected reply from server: ${JSON.stringify(line.text)}` }))
 }
 
+/** The size line of a get, when the download was asked with get and the line is one. */
+const verifiedSizeOf = (context: ClientContext, line: LineResult): VerifiedSize | undefined => {
+  const v = context.sentGet ? parseVerifiedSize(text(line)) : undefined
+  return v instanceof ProtocolViolation ? undefined : v
+}
+
 const errorOutcome = (error: unknown): ClientOutcome => failure(asTorError(error))
 
 export const clientSessionMachine = setup({
@@ -144,21 +150,15 @@ export const clientSessionMachine = setup({
     getUnsupported: ({ context }) => context.getUnsupported,
     sentAhead: (_, event: { command: Command; sentAhead?: unknown }) => event.command.verb === 'download' && event.sentAhead !== undefined,
     putUnsupported: ({ context }) => context.putUnsupported,
-    putRefused: ({ context }, line: LineResult) => context.sentPut && text(line) === Reply.unknownCommand,
+
     hashed: (_, report: { sha256?: string }) => report.sha256 !== undefined,
     okWithOffset: ({ context }, line: LineResult) => {
       const match = context.sentPut ? /^ok ([0-9]{1,16})$/.exec(text(line)) : null
       return match !== null && Number(match[1]) <= (context.size ?? 0)
     },
-    getRefused: ({ context }, line: LineResult) => context.sentGet && text(line) === Reply.unknownCommand,
-    verifiedResume: ({ context }, line: LineResult) => {
-      const v = context.sentGet ? parseVerifiedSize(text(line)) : undefined
-      return v !== undefined && !(v instanceof ProtocolViolation) && v.from > 0
-    },
-    verifiedFromStart: ({ context }, line: LineResult) => {
-      const v = context.sentGet ? parseVerifiedSize(text(line)) : undefined
-      return v !== undefined && !(v instanceof ProtocolViolation) && v.from === 0
-    },
+    newVerbRefused: ({ context }, line: LineResult) => (context.sentGet || context.sentPut) && text(line) === Reply.unknownCommand,
+    verifiedResume: ({ context }, line: LineResult) => (verifiedSizeOf(context, line)?.from ?? 0) > 0,
+    verifiedFromStart: ({ context }, line: LineResult) => verifiedSizeOf(context, line)?.from === 0,
     plainSize: ({ context }, line: LineResult) => !context.sentGet && typeof parseSize(text(line)) === 'number',
     connectionUsable: (_, error: unknown) => (error as { _tag?: string } | undefined)?._tag === 'ChecksumMismatch',
   },
@@ -292,20 +292,17 @@ export const clientSessionMachine = setup({
         onDone: [
           { guard: { type: 'replyIs', params: ({ event }) => ({ line: event.output, expected: Reply.exit }) }, target: 'exit' },
           {
-            guard: { type: 'putRefused', params: ({ event }) => event.output },
+            // get or put to a server that knows neither: remembered for the connection, asked again the seed way.
+            guard: { type: 'newVerbRefused', params: ({ event }) => event.output },
             target: 'awaitingReply',
             reenter: true,
             actions: [
-              assign({ putUnsupported: true, sentPut: false }),
-              { type: 'send', params: ({ context }) => ({ line: encodeCommand(context.command!) }) },
-            ],
-          },
-          {
-            guard: { type: 'getRefused', params: ({ event }) => event.output },
-            target: 'awaitingReply',
-            reenter: true,
-            actions: [
-              assign({ getUnsupported: true, sentGet: false }),
+              assign(({ context }) => ({
+                getUnsupported: context.getUnsupported || context.sentGet,
+                putUnsupported: context.putUnsupported || context.sentPut,
+                sentGet: false,
+                sentPut: false,
+              })),
               { type: 'send', params: ({ context }) => ({ line: encodeCommand(context.command!) }) },
             ],
           },

@@ -165,6 +165,23 @@ const downloadSizeLine = (transfer: Transfer): string =>
 /** A command was accepted: refused lines before it are summarized in the log, and the count starts again. */
 const commandAccepted = [{ type: 'log' as const, params: ({ context }: { context: SessionContext }) => refusalSummary(context) }, 'resetRefusals' as const]
 
+/** Waiting for the line that follows in an upload: after idleTimeout without it, the session ends (dropping the upload when given). */
+const closeWhenNoLine = (line: string, first: readonly 'discardUpload'[] = []) => ({
+  after: {
+    idleTimeout: {
+      target: 'closed' as const,
+      actions: [
+        ...first,
+        { type: 'reply' as const, params: ({ context }: { context: SessionContext }) => ({ lines: [ClosingReply.idle(context.limits.idleTimeoutMs)] }) },
+        {
+          type: 'log' as const,
+          params: ({ context }: { context: SessionContext }): SessionLog => ({ kind: 'closing', reason: `no ${line} line for ${context.limits.idleTimeoutMs} ms` }),
+        },
+      ],
+    },
+  },
+})
+
 /** A child state that ends the session when no `io.progress` arrives for stallTimeout. */
 const stallWatch = (options: { readonly replyOnStall: boolean }) => ({
   initial: 'progressing' as const,
@@ -494,15 +511,7 @@ export const serverSessionMachine = setup({
     },
     receivingSize: {
       description: 'Upload accepted with ok; waiting for the size line (closed after idleTimeout).',
-      after: {
-        idleTimeout: {
-          target: 'closed',
-          actions: [
-            { type: 'reply', params: ({ context }) => ({ lines: [ClosingReply.idle(context.limits.idleTimeoutMs)] }) },
-            { type: 'log', params: ({ context }) => ({ kind: 'closing', reason: `no size line for ${context.limits.idleTimeoutMs} ms` }) },
-          ],
-        },
-      },
+      ...closeWhenNoLine('size'),
       invoke: {
         id: 'readUploadSize',
         src: 'readLine',
@@ -638,16 +647,7 @@ export const serverSessionMachine = setup({
     },
     awaitingChecksum: {
       description: 'A verified upload (put) arrived and was hashed on the way; waiting for the SHA-256 line the client sends after the bytes.',
-      after: {
-        idleTimeout: {
-          target: 'closed',
-          actions: [
-            'discardUpload',
-            { type: 'reply', params: ({ context }) => ({ lines: [ClosingReply.idle(context.limits.idleTimeoutMs)] }) },
-            { type: 'log', params: ({ context }) => ({ kind: 'closing', reason: `no checksum line for ${context.limits.idleTimeoutMs} ms` }) },
-          ],
-        },
-      },
+      ...closeWhenNoLine('checksum', ['discardUpload' as const]),
       invoke: {
         id: 'readChecksum',
         src: 'readLine',
