@@ -98,6 +98,17 @@ const scenarios: Record<string, Scenario> = {
     await c.line(), await c.line()
     await exit(c)
   },
+  'verified-put': async (c) => {
+    // "data" with its SHA-256 (stored), then with a wrong one (refused, nothing stored).
+    const data = '3a6eb0790f39ac87c94f3856b2dd2c5d110e6811602261a9a923d3bb23adc8b7'
+    await c.send(`put v.txt\n4\n`)
+    await c.line(), await c.line()
+    await c.send(`data${data}\n`)
+    await c.line()
+    await c.send(`put w.txt\n4\ndata${'0'.repeat(64)}\n`)
+    await c.line(), await c.line(), await c.line()
+    await exit(c)
+  },
   'line-too-long': async (c) => {
     await c.send(`${'x'.repeat(5000)}\n`)
     await c.line()
