@@ -1,7 +1,7 @@
 import { asTorError, InternalError, type TorError } from '../errors.js'
 import type { Command } from '../protocol/index.js'
 import type { Success, TorClient } from './client-runtime.js'
-import { findPartial } from './client-session-io.js'
+import { findPartial, keptPartials } from './client-session-io.js'
 
 /** What a batch did: the files transferred, the ones that failed and why. */
 export interface BatchSummary {
@@ -42,11 +42,13 @@ export const runBatch = async (
   // and then every line is written here, in order: the machine never writes one of its own meanwhile.
   let pipelining = false
   let nextToSend = 0
+  // Looked at again after a reconnect: a download cut on the lost connection kept its part.
+  let mayHavePartial = verb === 'download' ? await keptPartials(client.folders.downloads) : () => false
   const sentAhead = new Map<number, { partial: { offset: number; expected: string } | undefined }>()
   const topUp = async (current: number) => {
     while (nextToSend < names.length && nextToSend < current + PIPELINE_DEPTH) {
       const index = nextToSend++
-      const partial = await findPartial(client.folders.downloads, names[index]!).catch(() => undefined)
+      const partial = mayHavePartial(names[index]!) ? await findPartial(client.folders.downloads, names[index]!).catch(() => undefined) : undefined
       client.sendAhead(names[index]!, partial)
       sentAhead.set(index, { partial })
     }
@@ -57,6 +59,7 @@ export const runBatch = async (
       if (!client.connected) {
         client = await reconnect()
         pipelining = false
+        if (verb === 'download') mayHavePartial = await keptPartials(client.folders.downloads)
       }
       if (pipelining) {
         nextToSend = Math.max(nextToSend, index)

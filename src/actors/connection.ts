@@ -44,6 +44,7 @@ export class Connection {
   private turnLines = 0
   private turnScheduled = false
   private closing = false
+  private tickCorked = false
 
   constructor(
     readonly socket: Socket,
@@ -139,7 +140,26 @@ export class Connection {
   /** Writes reply lines. Callers that may write a lot use `writeAndDrain`; reads wait for the buffer to drain. */
   write(lines: readonly string[]): void {
     if (this.socket.destroyed || !this.socket.writable) return
+    this.corkForTick()
     this.socket.write(lines.length === 1 ? `${lines[0]}\n` : `${lines.join('\n')}\n`)
+  }
+
+  /** Writes of one synchronous run (a size line and a small file's bytes) leave in one system call. */
+  private corkForTick(): void {
+    if (this.tickCorked) return
+    this.tickCorked = true
+    this.socket.cork()
+    process.nextTick(() => {
+      this.tickCorked = false
+      this.socket.uncork()
+    })
+  }
+
+  /** Writes payload bytes already in memory (a small file, sent right after its size line). */
+  writePayload(bytes: Uint8Array): void {
+    if (this.socket.destroyed || !this.socket.writable || bytes.length === 0) return
+    this.corkForTick()
+    this.socket.write(bytes)
   }
 
   /** Writes lines, then waits until the socket's buffer is below its high-water mark again. */

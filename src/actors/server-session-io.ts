@@ -8,6 +8,7 @@ import { encodeListingRow, Reply } from '../protocol/index.js'
 import { verifyLogin } from '../accounts/accounts.js'
 import type { OpenedFile, StorageService, UploadTarget } from '../storage/storage.js'
 import type { Connection } from './connection.js'
+import { readWhole, WHOLE_FILE_BYTES } from '../storage/read-whole.js'
 import { hashFor } from './parallel-hash.js'
 import { runForActor } from './run-effect.js'
 
@@ -26,6 +27,8 @@ export interface SessionEnvironment {
 
 type Staged =
   | { readonly kind: 'download'; readonly file: OpenedFile; readonly scope: Scope.CloseableScope }
+  /** A small file read whole when opened (its descriptor already released): sent with its size line. */
+  | { readonly kind: 'whole'; readonly bytes: Buffer; readonly scope: Scope.CloseableScope }
   | { readonly kind: 'upload'; readonly target: UploadTarget; readonly scope: Scope.CloseableScope }
 
 /**
@@ -86,10 +89,15 @@ export const createSessionLogic = (env: SessionEnvironment) => {
     Effect.gen(function* () {
       const scope = yield* Scope.make()
       const file = yield* env.storage.openForReading(name).pipe(Scope.extend(scope), Effect.onError(() => Scope.close(scope, Exit.void)))
+      // A small file is read whole now and released: one write sends its size line and bytes, no second step.
+      const bytes = file.size <= WHOLE_FILE_BYTES ? yield* readWhole(file).pipe(Scope.extend(scope), Effect.onError(() => Scope.close(scope, Exit.void))) : undefined
       // The hash of exactly the opened version (a verified download, `get`).
-      const sha256 = hash ? yield* env.storage.sha256(file).pipe(Effect.onError(() => Scope.close(scope, Exit.void))) : undefined
-      yield* port.stage({ kind: 'download', file, scope })
-      return { found: true as const, size: file.size, ...(sha256 ? { sha256 } : {}) }
+      const sha256 = hash ? yield* env.storage.sha256(file, bytes).pipe(Effect.onError(() => Scope.close(scope, Exit.void))) : undefined
+      if (bytes) {
+        yield* Scope.close(scope, Exit.void)
+        yield* port.stage({ kind: 'whole', bytes, scope })
+      } else yield* port.stage({ kind: 'download', file, scope })
+      return { found: true as const, size: file.size, ...(sha256 ? { sha256 } : {}), ...(bytes ? { whole: true } : {}) }
     }).pipe(Effect.catchTag('FileNotFound', () => Effect.succeed({ found: false as const })))
 
   const prepareUpload = (port: SessionPort, transfer: Transfer) =>
@@ -228,6 +236,11 @@ export const createSessionLogic = (env: SessionEnvironment) => {
     },
     actions: {
       reply: ({ context }, params) => (context.io as SessionPort | undefined)?.connection.write(params.lines),
+      sendWholeFile: ({ context }, params) => {
+        const port = context.io as SessionPort | undefined
+        const staged = port?.take('whole')
+        if (staged) port!.connection.writePayload(staged.bytes.subarray(params.offset))
+      },
       log: ({ context }, params) => {
         if (params) env.log(context.clientId, params)
       },

@@ -83,7 +83,8 @@ export interface SessionContext extends SessionInput {
   readonly failedLogins: number
 }
 
-export type DownloadLookup = { readonly found: true; readonly size: number; readonly sha256?: string } | { readonly found: false }
+/** `whole`: the file is small and was read whole when opened; its bytes go out with its size line. */
+export type DownloadLookup = { readonly found: true; readonly size: number; readonly sha256?: string; readonly whole?: boolean } | { readonly found: false }
 
 export interface TransferReport {
   readonly bytes: number
@@ -237,6 +238,8 @@ export const serverSessionMachine = setup({
   },
   actions: {
     reply: (_, _params: { lines: readonly string[] }) => notProvided('reply')(),
+    /** Sends the small file read whole when it was opened, from `offset`. */
+    sendWholeFile: (_, _params: { offset: number }) => notProvided('sendWholeFile')(),
     /** Writes one log line; undefined logs nothing. */
     log: (_, _params: SessionLog | undefined) => notProvided('log')(),
     closeConnection: notProvided('closeConnection'),
@@ -266,6 +269,7 @@ export const serverSessionMachine = setup({
     uploadVerified: ({ context }) => context.transfer?.verified === true,
     checksumMatches: ({ context }) => context.checksum?.matches === true,
     fileFound: (_, lookup: DownloadLookup) => lookup.found,
+    wholeFileRead: (_, lookup: DownloadLookup) => lookup.found && lookup.whole === true,
     peerClosed: (_, error: unknown) => (error as { _tag?: string } | undefined)?._tag === 'PeerClosed',
     draining: ({ context }) => context.draining,
     loginAccepted: (_, permissions: readonly Permission[] | undefined) => permissions !== undefined,
@@ -395,12 +399,30 @@ export const serverSessionMachine = setup({
     },
     sendingSize: {
       description:
-        'Opening the file to download (and, for get, knowing its SHA-256), then answering ok, found and its size line, or ok and Not found file. A get whose offset and hash match resumes there.',
+        'Opening the file to download (and, for get, knowing its SHA-256), then answering ok, found and its size line, or ok and Not found file. A get whose offset and hash match resumes there. A small file is read whole here and sent with its size line.',
       invoke: {
         id: 'openDownload',
         src: 'openDownload',
         input: ({ context }) => ({ ...ref({ context }), name: nameOf(context), hash: verifiedOf(context) !== undefined }),
         onDone: [
+          {
+            // A small file: its bytes follow the size line in the same write; nothing left to stream.
+            guard: { type: 'wholeFileRead', params: ({ event }) => event.output },
+            target: 'awaitingCommand',
+            actions: [
+              { type: 'startTransfer', params: ({ context, event }) => downloadOf(context, event.output as FoundFile) },
+              { type: 'reply', params: ({ context }) => ({ lines: [Reply.ok, Reply.found, downloadSizeLine(context.transfer!)] }) },
+              { type: 'sendWholeFile', params: ({ context }) => ({ offset: context.transfer!.offset ?? 0 }) },
+              {
+                type: 'log',
+                params: ({ context }) => ({
+                  kind: 'transferred',
+                  transfer: context.transfer!,
+                  report: { bytes: context.transfer!.size - (context.transfer!.offset ?? 0), durationMs: 0 },
+                }),
+              },
+            ],
+          },
           {
             guard: { type: 'fileFound', params: ({ event }) => event.output },
             target: 'transferring.sendingFile',

@@ -82,7 +82,7 @@ export const makeFolderStorage = (dir: string, options: FolderOptions = {}) =>
           } satisfies UploadTarget
         }),
       nameTaken: (name) => nameTaken(folder, name),
-      sha256: (file) => hashes.of(file),
+      sha256: (file, content) => hashes.of(file, content),
     }
     return service
   })

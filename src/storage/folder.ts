@@ -82,7 +82,6 @@ const versionOf = (stats: { dev: number; ino: number; size: number; mtimeMs: num
 export type OpenedDescriptor = Extract<OpenedFile, { kind: 'descriptor' }>
 
 const openFd = promisify(fsCallback.open)
-const closeFd = promisify(fsCallback.close)
 const fstatFd = promisify(fsCallback.fstat)
 const readlink = promisify(fsCallback.readlink)
 
@@ -97,42 +96,57 @@ const pathOfFd = (fd: number): Promise<string | undefined> => readlink(`/proc/se
  * then check what was opened. The name is opened without following a symlink
  * (a symlink is resolved first and its target opened the same way, only if it lies
  * inside the folder), non-blocking (a FIFO cannot hang a thread); then the open
- * descriptor itself must be a regular file whose real path is a served path in the
- * folder. Anything else is FileNotFound, so a file swapped for a symlink or a FIFO
+ * descriptor itself must be a regular file and, when opened through a link, its real
+ * path a served path in the folder. Anything else is FileNotFound, so a file swapped for a symlink or a FIFO
  * between the check and the open is never served. The size comes from the open
  * descriptor: exactly the bytes that will be sent, even if the name is replaced.
  */
 export const openForReading = (
   folder: ServedFolder,
   name: string,
-): Effect.Effect<OpenedDescriptor, FileNotFound | StorageFailure, Scope.Scope> =>
-  Effect.gen(function* () {
-    if (!isValidName(name)) return yield* Effect.fail(new FileNotFound({ name }))
-    const full = path.join(folder.root, name)
-    const openTarget = async (): Promise<number | undefined> => {
-      try {
-        return await openFd(full, OPEN_FLAGS)
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ELOOP') throw error
-      }
+): Effect.Effect<OpenedDescriptor, FileNotFound | StorageFailure, Scope.Scope> => {
+  if (!isValidName(name)) return Effect.fail(new FileNotFound({ name }))
+  const full = path.join(folder.root, name)
+  // One promise for the whole open-then-check (a download of a small file is mostly this): each step
+  // as its own effect cost more than the file operations.
+  const open = async (): Promise<OpenedDescriptor | undefined> => {
+    let throughLink = false
+    let fd: number
+    try {
+      fd = await openFd(full, OPEN_FLAGS)
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ELOOP') throw error
       // A symlink: open its target only if it lies inside the folder (checked again on the descriptor).
+      throughLink = true
       const real = await fs.realpath(full)
-      return isServedPath(folder.root, real) ? openFd(real, OPEN_FLAGS) : undefined
+      if (!isServedPath(folder.root, real)) return undefined
+      fd = await openFd(real, OPEN_FLAGS)
     }
-    const fd = yield* Effect.acquireRelease(
-      Effect.tryPromise({
-        try: openTarget,
-        catch: (cause) => (isMissing(cause) ? new FileNotFound({ name }) : storageFailure(`open ${name}`)(cause)),
-      }),
-      (fd) => (fd === undefined ? Effect.void : Effect.promise(() => closeFd(fd).catch(() => undefined))),
-    )
-    if (fd === undefined) return yield* Effect.fail(new FileNotFound({ name }))
-    const stats = yield* Effect.tryPromise({ try: () => fstatFd(fd), catch: storageFailure(`stat ${name}`) })
-    if (!stats.isFile()) return yield* Effect.fail(new FileNotFound({ name }))
-    const opened = yield* Effect.promise(() => pathOfFd(fd))
-    if (opened !== undefined && !isServedPath(folder.root, opened)) return yield* Effect.fail(new FileNotFound({ name }))
-    return { kind: 'descriptor' as const, fd, size: stats.size, mtimeMs: stats.mtimeMs, version: versionOf(stats) }
-  })
+    try {
+      // A valid name has no slash, so without a link the descriptor is the folder's own entry `name`, opened
+      // without following anything: its path needs no second look. Through a link, both questions at once.
+      const [stats, opened] = await Promise.all([fstatFd(fd), throughLink ? pathOfFd(fd) : undefined])
+      if (!stats.isFile() || (opened !== undefined && !isServedPath(folder.root, opened))) {
+        closeQuietly(fd)
+        return undefined
+      }
+      return { kind: 'descriptor' as const, fd, size: stats.size, mtimeMs: stats.mtimeMs, version: versionOf(stats) }
+    } catch (error) {
+      closeQuietly(fd)
+      throw error
+    }
+  }
+  return Effect.acquireRelease(
+    Effect.tryPromise({
+      try: open,
+      catch: (cause) => (isMissing(cause) ? new FileNotFound({ name }) : storageFailure(`open ${name}`)(cause)),
+    }),
+    // Not waited for: the descriptor is released either way, and nothing after it depends on the close.
+    (opened) => Effect.sync(() => opened && closeQuietly(opened.fd)),
+  ).pipe(Effect.flatMap((opened) => (opened ? Effect.succeed(opened) : Effect.fail(new FileNotFound({ name })))))
+}
+
+const closeQuietly = (fd: number) => fsCallback.close(fd, () => undefined)
 
 /** True when something (file, folder, link...) already has this name in the folder. */
 export const nameTaken = (folder: ServedFolder, name: string): Effect.Effect<boolean, StorageFailure> =>

@@ -34,10 +34,16 @@ export class HashCache {
   private readonly kept = new Map<string, string>()
   private readonly computing = new Map<string, Promise<string>>()
 
-  of(file: OpenedFile): Effect.Effect<string, StorageFailure> {
+  of(file: OpenedFile, content?: Uint8Array): Effect.Effect<string, StorageFailure> {
     if (file.sha256) return Effect.succeed(file.sha256)
     const known = this.kept.get(file.version)
     if (known) return Effect.succeed(known)
+    if (content && content.length === file.size)
+      return Effect.sync(() => {
+        const sha256 = createHash('sha256').update(content).digest('hex')
+        this.remember(file.version, sha256)
+        return sha256
+      })
     return Effect.tryPromise({ try: () => this.compute(file), catch: (cause) => new StorageFailure({ operation: 'hash the file', cause }) })
   }
 

@@ -102,7 +102,7 @@ export const makeMemoryStorage = (options: { readonly capacity?: number; readonl
           return { from: 0, sink, discard: Effect.void, commit }
         }),
       nameTaken: (name) => Effect.sync(() => files.has(name)),
-      sha256: (file) => hashes.of(file),
+      sha256: (file, content) => hashes.of(file, content),
     }
     return service
   })

@@ -213,7 +213,7 @@ export const makeS3Storage = (options: S3StorageOptions) =>
             ),
           catch: failure(`head ${keyOf(name)}`),
         }),
-      sha256: (file) => hashes.of(file),
+      sha256: (file, content) => hashes.of(file, content),
     }
     return service
   })

@@ -71,8 +71,9 @@ export interface UploadTarget {
  *   such upload starts at `from`; another owner never sees it.
  * - `nameTaken(name)`: something holds the name (a file, or anything an upload
  *   could not replace).
- * - `sha256(file)`: the SHA-256 of an opened file's whole content, computed once
- *   per version and kept while the server runs.
+ * - `sha256(file, content?)`: the SHA-256 of an opened file's whole content, computed
+ *   once per version and kept while the server runs; `content`, when the caller has
+ *   read the whole (small) file already, is hashed instead of reading it again.
  * - Errors are StorageFailure (its public message never names a path or a key) or
  *   the tagged errors above.
  */
@@ -96,7 +97,7 @@ export interface StorageService {
     },
   ) => Effect.Effect<UploadTarget, NoSpace | StorageFailure, Scope.Scope>
   readonly nameTaken: (name: string) => Effect.Effect<boolean, StorageFailure>
-  readonly sha256: (file: OpenedFile) => Effect.Effect<string, StorageFailure>
+  readonly sha256: (file: OpenedFile, content?: Uint8Array) => Effect.Effect<string, StorageFailure>
 }
 
 export class Storage extends Context.Tag('tor/Storage')<Storage, StorageService>() {}

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import * as path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
+import { runBatch } from '../../src/actors/client-batch.js'
 import { TorClient } from '../../src/actors/client-runtime.js'
 import { cutAfter, faultyProxy, flipByteAt } from '../support/proxy.js'
 import { makeTempDir, startTestServer, type TestServer } from '../support/server.js'
@@ -35,6 +36,25 @@ describe('verified, resumable downloads over real sockets', () => {
     proxy.close()
   }
   const visibleFiles = async (dir: string) => (await readdir(path.join(dir, 'Downloads'))).filter((n) => !n.startsWith('.'))
+
+  it('resumes, inside a pipelined batch, a file whose download was cut before, and downloads the small ones beside it whole', async () => {
+    const bytes = randomBytes(3 << 20)
+    const small = randomBytes(4096)
+    const t = await serve({ 'a.bin': small, 'big.bin': bytes, 'c.bin': small })
+    const dir = await makeTempDir('tor-client-')
+    await cutDownload(t, dir, 'big.bin', 1 << 20)
+    const client = await TorClient.connect({ host: '127.0.0.1', port: t.server.port, dir })
+    cleanups.push(() => client.close())
+    const { summary } = await runBatch(client, () => TorClient.connect({ host: '127.0.0.1', port: t.server.port, dir }), 'download', ['a.bin', 'big.bin', 'c.bin'])
+    expect(summary.failed).toEqual([])
+    const big = summary.done.find((d) => d.name === 'big.bin')
+    expect(big?.verified?.from).toBeGreaterThan(0)
+    expect(big?.bytes).toBe(bytes.length - big!.verified!.from)
+    for (const [name, expected] of [['a.bin', small], ['big.bin', bytes], ['c.bin', small]] as const) {
+      expect(sha(await readFile(path.join(dir, 'Downloads', name)))).toBe(sha(expected))
+    }
+    expect(await readdir(path.join(dir, 'Downloads'))).toEqual(['a.bin', 'big.bin', 'c.bin'])
+  })
 
   it('resumes a download cut at several offsets, byte for byte and hash-checked, moving only what was missing', async () => {
     const bytes = randomBytes(6 << 20)
@@ -87,12 +107,16 @@ describe('verified, resumable downloads over real sockets', () => {
     expect(sha(await readFile(path.join(t.dir, 'up.bin')))).toBe(sha(bytes))
   })
 
-  it('catches a byte corrupted on the way, keeps nothing under the name, and the next try succeeds', async () => {
-    const bytes = randomBytes(1 << 20)
+  // 4 KiB: sent with its size line by the server, received without a part description by the client.
+  it.each([
+    ['a resumable file', 1 << 20, 200_000],
+    ['a small file', 4096, 3000],
+  ])('catches a byte of %s corrupted on the way, keeps nothing under the name, and the next try succeeds', async (_, size, flipAt) => {
+    const bytes = randomBytes(size)
     const t = await serve({ 'flip.bin': bytes })
     let flipped = false
     const proxy = await faultyProxy(t.server.port, (chunk, before) => {
-      const at = 200_000 - before
+      const at = flipAt - before
       if (flipped || at < 0 || at >= chunk.length) return chunk
       flipped = true
       const copy = Buffer.from(chunk)

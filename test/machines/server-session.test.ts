@@ -68,6 +68,20 @@ describe('server session machine', () => {
     expect(replies).toEqual(['ok', 'found', '42'])
   })
 
+  it('sends a small file read whole with its size line and awaits the next command at once, logging the transfer', () => {
+    const sha = 'a'.repeat(64)
+    let [snapshot] = initialTransition(serverSessionMachine, input)
+    ;[snapshot] = transition(serverSessionMachine, snapshot, done('readCommand', line(`get 2 ${sha} a.txt`)) as never)
+    const [after, actions] = transition(serverSessionMachine, snapshot, done('openDownload', { found: true, size: 5, sha256: sha, whole: true }) as never)
+    expect(after.value).toBe('awaitingCommand')
+    const named = actions.filter((a) => ['reply', 'sendWholeFile', 'log'].includes(a.type)).map((a) => [a.type, a.params])
+    expect(named).toEqual([
+      ['reply', { lines: ['ok', 'found', `5 ${sha} 2`] }],
+      ['sendWholeFile', { offset: 2 }],
+      ['log', { kind: 'transferred', transfer: { direction: 'download', name: 'a.txt', size: 5, sha256: sha, offset: 2 }, report: { bytes: 3, durationMs: 0 } }],
+    ])
+  })
+
   it('answers ok and Not found file for a missing file and goes on', () => {
     const { snapshot, replies } = run(done('readCommand', line('download nope')), done('openDownload', { found: false }))
     expect(snapshot.value).toBe('awaitingCommand')

@@ -9,6 +9,7 @@ import * as Scope from 'effect/Scope'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { runForActor } from '../../src/actors/run-effect.js'
 import type { StorageFailure } from '../../src/errors.js'
+import { readWhole } from '../../src/storage/read-whole.js'
 import { Storage, type OpenedFile, type StorageService } from '../../src/storage/storage.js'
 
 /** One store to run the contract against: its Layer, and a way to change it behind the service's back. */
@@ -192,6 +193,25 @@ export const storageContract = (label: string, makeStore: () => Promise<StoreUnd
       await upload('h.bin', Buffer.from('changed'))
       const again = await runForActor(Effect.scoped(Effect.flatMap(storage.openForReading('h.bin'), (file) => storage.sha256(file))))
       expect(again).toBe(sha(Buffer.from('changed')))
+    })
+
+    it('reads a small file whole, exactly its bytes, and hashes the content given for its version', async () => {
+      const bytes = randomBytes(40_000)
+      await upload('small.bin', bytes)
+      await upload('empty.bin', Buffer.alloc(0))
+      for (const [name, expected] of [['small.bin', bytes], ['empty.bin', Buffer.alloc(0)]] as const) {
+        const { whole, hash } = await Effect.runPromise(
+          Effect.scoped(
+            Effect.gen(function* () {
+              const file = yield* storage.openForReading(name)
+              const whole = yield* readWhole(file)
+              return { whole, hash: yield* storage.sha256(file, whole) }
+            }),
+          ),
+        )
+        expect(whole.equals(expected)).toBe(true)
+        expect(hash).toBe(sha(expected))
+      }
     })
 
     it('keeps the SHA-256 an upload was hashed to on the way in for the version stored, without reading it again', async () => {

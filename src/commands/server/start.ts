@@ -1,5 +1,6 @@
 import * as path from 'node:path'
 import { Command, Flags } from '@oclif/core'
+import { batchedLines } from '../../cli/batched-lines.js'
 import { serve } from '../../cli/serve.js'
 import { parseByteSize, parseDuration, parseSeconds } from '../../cli/sizes.js'
 import { DEFAULT_LIMITS } from '../../actors/server-runtime.js'
@@ -103,9 +104,14 @@ export default class ServerStart extends Command {
       traceDir: flags['trace-dir'],
       inspectPort: flags.inspect ? flags['inspect-port'] : undefined,
     }
-    await serve(options, (line) => this.log(line)).catch((error: unknown) =>
-      this.error(isTorError(error) ? error.message : String(error), { exit: 1 }),
-    )
+    // A terminal gets each line as it comes; a file or pipe gets them gathered per event-loop turn.
+    const lines = process.stdout.isTTY ? undefined : batchedLines(process.stdout)
+    await serve(options, lines ? lines.write : (line) => this.log(line))
+      .catch((error: unknown) => {
+        lines?.flush()
+        this.error(isTorError(error) ? error.message : String(error), { exit: 1 })
+      })
+      .finally(() => lines?.flush())
     // stdin may still hold the event loop open (a terminal or a pipe nobody closes).
     process.exit(0)
   }
