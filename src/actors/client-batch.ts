@@ -1,7 +1,8 @@
 import { asTorError, InternalError, type TorError } from '../errors.js'
 import type { Command } from '../protocol/index.js'
 import type { Success, TorClient } from './client-runtime.js'
-import { findPartial, keptPartials } from './client-session-io.js'
+import type { SentAhead } from '../machines/client-session.js'
+import { findPartial, keptPartials, readSmallUpload } from './client-session-io.js'
 
 /** What a batch did: the files transferred, the ones that failed and why. */
 export interface BatchSummary {
@@ -36,29 +37,56 @@ export const runBatch = async (
   const failed: { name: string; error: TorError }[] = []
   let client = first
   let bytes = 0
-  // Downloads are pipelined: get lines for the next files go out before this file's replies are read,
-  // so the round trips and the file work of both sides overlap. Only once this connection's server has
-  // answered a get (one that does not know get answers each with "unknown", which must stay in step),
-  // and then every line is written here, in order: the machine never writes one of its own meanwhile.
+  // Commands are pipelined: the lines for the next files go out before this file's replies are read, so
+  // the round trips and the file work of both sides overlap. Downloads as get lines, once this connection's
+  // server has answered a get (one that does not know get answers each with "unknown", which must stay in
+  // step); small uploads as stores (line and bytes together), once its features list store (to any other
+  // server the bytes would read as commands). While pipelining every line is written here, in order: the
+  // machine never writes one of its own meanwhile. A large upload goes through the machine (put, resumable)
+  // with nothing written after it until it is done.
   let pipelining = false
   let nextToSend = 0
   // Looked at again after a reconnect: a download cut on the lost connection kept its part.
   let mayHavePartial = verb === 'download' ? await keptPartials(client.folders.downloads) : () => false
-  const sentAhead = new Map<number, { partial: { offset: number; expected: string } | undefined }>()
+  const sentAhead = new Map<number, SentAhead | { readonly failed: TorError }>()
+  // Bytes of stores written and not answered yet: memory for them is bounded by STORE_WINDOW_BYTES (plus one file).
+  let storedAhead = 0
+  const storesAccepted = async () => verb === 'upload' && client.connected && (await client.features().catch(() => [] as readonly string[])).includes('store')
   const topUp = async (current: number) => {
     while (nextToSend < names.length && nextToSend < current + PIPELINE_DEPTH) {
-      const index = nextToSend++
-      const partial = mayHavePartial(names[index]!) ? await findPartial(client.folders.downloads, names[index]!).catch(() => undefined) : undefined
-      client.sendAhead(names[index]!, partial)
-      sentAhead.set(index, { partial })
+      const index = nextToSend
+      const name = names[index]!
+      if (verb === 'download') {
+        const partial = mayHavePartial(name) ? await findPartial(client.folders.downloads, name).catch(() => undefined) : undefined
+        client.sendAhead(name, partial)
+        sentAhead.set(index, { partial })
+      } else {
+        if (storedAhead >= STORE_WINDOW_BYTES) return
+        let small: { bytes: Buffer; sha256: string } | undefined
+        try {
+          small = readSmallUpload(client.folders, name, STORE_BYTES)
+        } catch (error) {
+          // Nothing was written for it: it fails here, and the pipeline goes on.
+          sentAhead.set(index, { failed: asTorError(error) })
+          nextToSend++
+          continue
+        }
+        // A large file waits for everything before it, then goes alone.
+        if (!small) return
+        client.storeAhead(name, small.bytes, small.sha256)
+        sentAhead.set(index, { stored: { size: small.bytes.length, sha256: small.sha256 } })
+        storedAhead += small.bytes.length
+      }
+      nextToSend++
     }
   }
+  if (verb === 'upload') pipelining = await storesAccepted()
   for (const [index, name] of names.entries()) {
     progress?.fileStarted(index, name)
     try {
       if (!client.connected) {
         client = await reconnect()
-        pipelining = false
+        pipelining = verb === 'upload' && (await storesAccepted())
         if (verb === 'download') mayHavePartial = await keptPartials(client.folders.downloads)
       }
       if (pipelining) {
@@ -67,13 +95,15 @@ export const runBatch = async (
       }
       const sent = sentAhead.get(index)
       sentAhead.delete(index)
-      // While pipelining, the machine must never write a line of its own: it could land among those written here.
-      if (pipelining && !sent) throw new InternalError({ detail: `download ${index} of a pipelined batch was not sent ahead` })
+      if (sent && 'stored' in sent && sent.stored) storedAhead -= sent.stored.size
+      if (sent && 'failed' in sent) throw sent.failed
+      // While pipelining downloads, the machine must never write a line of its own: it could land among those written here.
+      if (pipelining && verb === 'download' && !sent) throw new InternalError({ detail: `download ${index} of a pipelined batch was not sent ahead` })
       const running = client.run({ verb, name } satisfies Command, undefined, sent)
       // Handled now: it may fail while the next requests are being written.
       running.catch(() => undefined)
-      // While this file's replies are read, the next files' requests are already on their way.
-      if (pipelining) await topUp(index + 1)
+      // While this file's replies are read, the next files' requests are already on their way (never after a file the machine sends itself).
+      if (pipelining && sent) await topUp(index + 1)
       const outcome = await running
       if (outcome.kind === 'transferred') {
         done.push(outcome)
@@ -91,14 +121,18 @@ export const runBatch = async (
     if (!client.connected) {
       sentAhead.clear()
       nextToSend = 0
+      storedAhead = 0
     }
-    pipelining = verb === 'download' && client.connected && !client.lacksGet
+    if (verb === 'download') pipelining = client.connected && !client.lacksGet
   }
   return { summary: { done, failed, bytes, durationMs: Date.now() - started }, client }
 }
 
 /** Requests in flight ahead of the one being read. */
 const PIPELINE_DEPTH = 32
+/** Uploads up to this size go as stores, read whole into memory; larger ones stream with put and can resume. */
+const STORE_BYTES = 4 << 20
+const STORE_WINDOW_BYTES = 8 << 20
 
 /** The names of a listing that a shell-style pattern (`*`, `?`) matches, whole names only. */
 export const matchNames = (pattern: string, names: readonly string[]): string[] => {

@@ -129,6 +129,15 @@ export class ClientConnection {
     if (!this.socket.destroyed) this.socket.write(`${line}\n`)
   }
 
+  /** Writes a line and the payload bytes that follow it (a store) in one system call. */
+  writeWithPayload(line: string, bytes: Uint8Array): void {
+    if (this.socket.destroyed) return
+    this.socket.cork()
+    this.socket.write(`${line}\n`)
+    if (bytes.length > 0) this.socket.write(bytes)
+    process.nextTick(() => this.socket.uncork())
+  }
+
   close(): void {
     this.socket.end()
     this.socket.destroySoon()

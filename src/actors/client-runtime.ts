@@ -5,7 +5,7 @@ import * as Exit from 'effect/Exit'
 import * as Scope from 'effect/Scope'
 import { createActor, type Actor } from 'xstate'
 import { Cancelled, PeerClosed, ReplyTimeout, StorageFailure, type TorError } from '../errors.js'
-import type { ClientOutcome, ClientSessionMachine } from '../machines/client-session.js'
+import type { ClientOutcome, ClientSessionMachine, SentAhead } from '../machines/client-session.js'
 import { encodeCommand, type Command } from '../protocol/index.js'
 import { ClientConnection } from './client-connection.js'
 import { isLoopback } from './transport.js'
@@ -125,13 +125,37 @@ export class TorClient {
     this.connection.write(encodeCommand({ verb: 'get', offset: partial?.offset ?? 0, expected: partial?.expected, name }))
   }
 
+  /**
+   * Writes a small file's store (its line and bytes) now, ahead of the replies still to read;
+   * `run` its upload later with `{ stored }`, in the order written. Only to a server whose
+   * `features` list store: to any other the bytes would read as commands.
+   */
+  storeAhead(name: string, bytes: Uint8Array, sha256: string): void {
+    this.connection.writeWithPayload(encodeCommand({ verb: 'store', size: bytes.length, sha256, name }), bytes)
+  }
+
+  private featureList: Promise<readonly string[]> | undefined
+
+  /** The protocol extensions the server speaks (asked once per connection; none from a seed-protocol server). */
+  features(): Promise<readonly string[]> {
+    this.featureList ??= this.run({ verb: 'features' }).then(
+      (outcome) => (outcome.kind === 'features' ? outcome.features : []),
+      (error: unknown) => {
+        // A server that knows no features answers it as an unknown command: it has none.
+        if ((error as TorError | undefined)?.code === 'TOR_ERR_REFUSED') return []
+        throw error
+      },
+    )
+    return this.featureList
+  }
+
   /** True once the server answered a get as an unknown command (it speaks the seed protocol only). */
   get lacksGet(): boolean {
     return this.actor.getSnapshot().context.getUnsupported
   }
 
   /** Runs one command to its outcome; rejects with the command's TorError when it does not succeed. */
-  run(command: Command, progress?: ProgressReporter, sentAhead?: { partial: { offset: number; expected: string } | undefined }): Promise<Success> {
+  run(command: Command, progress?: ProgressReporter, sentAhead?: SentAhead): Promise<Success> {
     if (!this.connected) return Promise.reject(this.closedBecause ?? new PeerClosed({}))
     return new Promise<Success>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined

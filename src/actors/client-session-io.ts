@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto'
-import { closeSync, openSync, renameSync, rmSync } from 'node:fs'
+import { closeSync, fstatSync, openSync, readSync, renameSync, rmSync } from 'node:fs'
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import * as Effect from 'effect/Effect'
@@ -37,6 +37,48 @@ const readListing = async (connection: ClientConnection, signal: AbortSignal): P
     const entry = decodeListingRow(line.text)
     if (entry instanceof ProtocolViolation) throw entry
     entries.push(entry)
+  }
+}
+
+/** Reads the feature names after `features`'s ok, up to `end`. */
+const readFeatures = async (connection: ClientConnection, signal: AbortSignal): Promise<string[]> => {
+  const features: string[] = []
+  for (;;) {
+    const line = await connection.readLine(signal)
+    if (line._tag === 'Invalid') throw new ProtocolViolation({ detail: line.message })
+    if (line.text === Reply.end) return features
+    if (!/^[a-z][a-z0-9-]{0,31}$/.test(line.text) || features.length >= 64) throw new ProtocolViolation({ detail: `unexpected feature line from server: ${JSON.stringify(line.text.slice(0, 80))}` })
+    features.push(line.text)
+  }
+}
+
+/**
+ * A small file of Uploads read whole for a store: its bytes and their SHA-256, read from one
+ * descriptor (what is checked is what is sent). Synchronous: a client holds up no one else.
+ */
+export const readSmallUpload = (folders: ClientFolders, name: string, maxBytes: number): { bytes: Buffer; sha256: string } | undefined => {
+  const reason = nameProblem(name)
+  if (reason !== undefined) throw new InvalidFileName({ name, reason })
+  const file = path.join(folders.uploads, name)
+  let fd: number
+  try {
+    fd = openSync(file, 'r')
+  } catch {
+    throw new FileNotFound({ name: file })
+  }
+  try {
+    const stats = fstatSync(fd)
+    if (!stats.isFile()) throw new FileNotFound({ name: file })
+    if (stats.size > maxBytes) return undefined
+    const bytes = Buffer.allocUnsafe(stats.size)
+    for (let at = 0; at < bytes.length; ) {
+      const n = readSync(fd, bytes, at, bytes.length - at, at)
+      if (n === 0) throw new StorageFailure({ operation: `read ${file}`, cause: new Error('the file became shorter while it was read') })
+      at += n
+    }
+    return { bytes, sha256: createHash('sha256').update(bytes).digest('hex') }
+  } finally {
+    closeSync(fd)
   }
 }
 
@@ -279,6 +321,7 @@ export const createClientLogic = (connection: ClientConnection, folders: ClientF
       }),
       readLine: fromPromise(({ signal }) => connection.readLine(signal)),
       readListing: fromPromise(({ signal }) => readListing(connection, signal)),
+      readFeatures: fromPromise(({ signal }) => readFeatures(connection, signal)),
       statUpload: fromPromise(({ input, signal }) => runForActor(statUpload(folders, input.name), signal)),
       receiveFile: fromPromise(({ input, signal }) => {
         if (!input.verified) return runForActor(receiveFile(connection, folders, input), signal)

@@ -166,6 +166,25 @@ export const createSessionLogic = (env: SessionEnvironment) => {
       return report satisfies TransferReport
     }).pipe(Effect.scoped)
 
+  /** A store: the whole upload in one step, stored only if its bytes hash to `sha256`; its bytes are read even when storage fails. */
+  const storeWhole = (port: SessionPort, transfer: Transfer, sha256: string, progress: (n: number) => void) =>
+    Effect.gen(function* () {
+      const drain = Effect.promise(() => port.connection.receivePayload(transfer.size, undefined, progress).catch(() => undefined))
+      const target = yield* env.storage.createUpload(transfer.name, transfer.size, { replace: transfer.replace ?? true, whole: true }).pipe(Effect.tapError(() => drain))
+      const hash = yield* Effect.acquireRelease(Effect.sync(() => hashFor(transfer.size)), (hash) => Effect.sync(() => hash.destroy()))
+      const started = Date.now()
+      yield* Effect.tryPromise({
+        try: () => port.connection.receivePayload(transfer.size, target.sink, progress, hash),
+        catch: (cause) => (isTorError(cause) ? cause : new StorageFailure({ operation: `write ${transfer.name}`, cause })),
+      })
+      const received = yield* Effect.promise(() => hash.digest())
+      const report = { bytes: transfer.size, durationMs: Date.now() - started, sha256: received }
+      // Not committed, the scope drops what was written.
+      if (received !== sha256) return { ...report, stored: false }
+      yield* target.commit({ sha256: received })
+      return { ...report, stored: true }
+    }).pipe(Effect.scoped)
+
   const commitUpload = (port: SessionPort, sha256: string) =>
     Effect.gen(function* () {
       const staged = port.take('upload')
@@ -233,6 +252,10 @@ export const createSessionLogic = (env: SessionEnvironment) => {
         runForActor(receiveUpload(portOf(input), input, progressOf(system, input.clientId)), signal),
       ),
       commitUpload: fromPromise(({ input, signal }) => runForActor(commitUpload(portOf(input), input.sha256), signal)),
+      storeWhole: fromPromise(({ input, signal, system }) =>
+        runForActor(storeWhole(portOf(input), input, input.sha256, progressOf(system, input.clientId)), signal),
+      ),
+      dropPayload: fromPromise(({ input, system }) => portOf(input).connection.receivePayload(input.size, undefined, progressOf(system, input.clientId))),
     },
     actions: {
       reply: ({ context }, params) => (context.io as SessionPort | undefined)?.connection.write(params.lines),

@@ -176,7 +176,8 @@ export const runShell = async (first: TorClient, dir: string, io: ShellIO, recon
       continue
     }
     const command = parseCommand(bare === 'show' || bare === 'exit' ? bare : line)
-    if (command.verb === 'unknown') {
+    // store and features are the batch's wire-level commands, not a person's.
+    if (command.verb === 'unknown' || command.verb === 'undelimited' || command.verb === 'store' || command.verb === 'features') {
       io.printError(`Unknown command "${visible(line)}". Type help for the commands.`)
       if (terminal) rl.prompt()
       continue

@@ -33,6 +33,8 @@ export type ClientOutcome =
       readonly verified?: { readonly sha256: string; readonly from: number; readonly restarted: boolean }
     }
   | { readonly ok: true; readonly kind: 'exited' }
+  /** The protocol extensions the server lists (none from a server that speaks the seed protocol only). */
+  | { readonly ok: true; readonly kind: 'features'; readonly features: readonly string[] }
   | { readonly ok: true; readonly kind: 'authenticated' }
   | { readonly ok: false; readonly error: TorError }
 
@@ -66,10 +68,19 @@ export type ClientEvent =
        * A download whose get line the runtime already sent, ahead of the replies it is
        * still reading (a pipelined batch), with the kept part it asked to resume.
        */
-      readonly sentAhead?: { readonly partial: { readonly offset: number; readonly expected: string } | undefined }
+      readonly sentAhead?: SentAhead
     }
   /** The server ended the connection while no command was running (idle timeout, kicked, shutdown), with its last error line. */
   | { readonly type: 'connection.ended'; readonly reason: string | undefined }
+
+/**
+ * A command the runtime already wrote, ahead of replies it is still reading (a pipelined batch):
+ * a get, with the kept part it asked to resume; or a store (a small file's line and bytes), with
+ * the size and SHA-256 it carried.
+ */
+export type SentAhead =
+  | { readonly partial: { readonly offset: number; readonly expected: string } | undefined; readonly stored?: undefined }
+  | { readonly stored: { readonly size: number; readonly sha256: string }; readonly partial?: undefined }
 
 export interface TransferInput {
   readonly name: string
@@ -110,6 +121,7 @@ export const clientSessionMachine = setup({
   actors: {
     readLine: fromPromise<LineResult>(notProvided('readLine')),
     readListing: fromPromise<readonly FileEntry[]>(notProvided('readListing')),
+    readFeatures: fromPromise<readonly string[]>(notProvided('readFeatures')),
     statUpload: fromPromise<{ size: number; key: string }, { name: string }>(notProvided('statUpload')),
     findPartial: fromPromise<{ offset: number; expected: string } | undefined, { name: string }>(notProvided('findPartial')),
     resumePartial: fromPromise<void, { name: string; verified: VerifiedSize }>(notProvided('resumePartial')),
@@ -140,6 +152,7 @@ export const clientSessionMachine = setup({
   guards: {
     replyIs: (_, params: { line: LineResult; expected: string }) => text(params.line) === params.expected,
     isListing: ({ context }) => context.command?.verb === 'show' || context.command?.verb === 'search' || context.command?.verb === 'hashes',
+    isFeatures: ({ context }) => context.command?.verb === 'features',
     isDownload: ({ context }) => context.command?.verb === 'download',
     isUpload: ({ context }) => context.command?.verb === 'upload',
     authAccepted: ({ context }, line: LineResult) => context.command?.verb === 'auth' && text(line) === Reply.ok,
@@ -148,7 +161,8 @@ export const clientSessionMachine = setup({
     commandIsUpload: (_, command: Command) => command.verb === 'upload',
     commandIsDownload: (_, command: Command) => command.verb === 'download',
     getUnsupported: ({ context }) => context.getUnsupported,
-    sentAhead: (_, event: { command: Command; sentAhead?: unknown }) => event.command.verb === 'download' && event.sentAhead !== undefined,
+    sentAhead: (_, event: { command: Command; sentAhead?: SentAhead }) => event.command.verb === 'download' && event.sentAhead !== undefined,
+    storedAhead: (_, event: { command: Command; sentAhead?: SentAhead }) => event.command.verb === 'upload' && event.sentAhead?.stored !== undefined,
     putUnsupported: ({ context }) => context.putUnsupported,
 
     hashed: (_, report: { sha256?: string }) => report.sha256 !== undefined,
@@ -202,6 +216,28 @@ export const clientSessionMachine = setup({
               sentGet: true,
               sentPut: false,
             }),
+          },
+          {
+            // A small file's store (line and bytes) is on its way already: only the server's answer is left.
+            guard: { type: 'storedAhead', params: ({ event }) => event },
+            target: 'transferring.uploading.awaitingStored',
+            actions: [
+              assign({
+                command: ({ event }) => event.command,
+                outcome: undefined,
+                size: ({ event }) => event.sentAhead!.stored!.size,
+                verified: undefined,
+                partial: undefined,
+                sentGet: false,
+                sentPut: false,
+                uploadKey: undefined,
+                uploadFrom: 0,
+              }),
+              {
+                type: 'recordTransfer',
+                params: ({ event }) => ({ direction: 'upload' as const, report: { bytes: event.sentAhead!.stored!.size, durationMs: 0, sha256: event.sentAhead!.stored!.sha256 } }),
+              },
+            ],
           },
           {
             guard: { type: 'commandIsUpload', params: ({ event }) => event.command },
@@ -307,6 +343,13 @@ export const clientSessionMachine = setup({
             ],
           },
           {
+            guard: 'isFeatures',
+            target: 'receivingFeatures',
+            actions: assign({
+              outcome: ({ context, event }) => (text(event.output) === Reply.ok ? undefined : refusal(event.output, context.command)),
+            }),
+          },
+          {
             guard: 'isListing',
             target: 'receivingListing',
             // Only `ok` starts a listing; anything else is the outcome.
@@ -337,6 +380,16 @@ export const clientSessionMachine = setup({
         id: 'readListing',
         src: 'readListing',
         onDone: { target: 'ready', actions: assign({ outcome: ({ event }) => ({ ok: true, kind: 'listing', entries: event.output }) }) },
+        onError: { target: 'closed', actions: 'recordError' },
+      },
+    },
+    receivingFeatures: {
+      description: 'Reading the names of the protocol extensions the server speaks, up to end.',
+      always: { guard: 'hasOutcome', target: 'ready' },
+      invoke: {
+        id: 'readFeatures',
+        src: 'readFeatures',
+        onDone: { target: 'ready', actions: assign({ outcome: ({ event }) => ({ ok: true, kind: 'features', features: event.output }) }) },
         onError: { target: 'closed', actions: 'recordError' },
       },
     },

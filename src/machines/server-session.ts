@@ -1,7 +1,7 @@
-import { assign, fromPromise, setup } from 'xstate'
+import { and, assign, fromPromise, setup } from 'xstate'
 import type { Permission } from '../accounts/permissions.js'
 import { publicReason } from '../errors.js'
-import { Reply, encodeSize, encodeVerifiedSize, errorReply } from '../protocol/index.js'
+import { FEATURES, Reply, encodeSize, encodeVerifiedSize, errorReply } from '../protocol/index.js'
 import {
   ClosingReply,
   LOGGED_REFUSALS,
@@ -66,6 +66,8 @@ export interface SessionContext extends SessionInput {
   readonly received: TransferReport | undefined
   /** The decision on that checksum line. */
   readonly checksum: ChecksumDecision | undefined
+  /** The answer to a refused store, sent once its bytes have been read and dropped. */
+  readonly heldReply: string | undefined
   readonly transfer: Transfer | undefined
   /** Bytes moved by the transfer in progress, as last reported by the I/O. */
   readonly transferred: number
@@ -130,6 +132,16 @@ const refusalSummary = (context: SessionContext): SessionLog | undefined =>
 const decision = (context: SessionContext) => context.decision!
 /** The name of the download or upload decided on (only read in the states that follow such a decision). */
 const nameOf = (context: SessionContext): string => (decision(context) as { name: string }).name
+/** A store's size and SHA-256 (given with its command), or undefined for upload and put. */
+const wholeOf = (context: SessionContext) => {
+  const decided = context.decision
+  return decided?.next === 'upload' ? decided.whole : undefined
+}
+/** Bytes that follow the command line just decided on: a store's, refused or not. */
+const payloadOf = (context: SessionContext): number => {
+  const decided = decision(context)
+  return decided.next === 'refuse' ? (decided.payload ?? 0) : (wholeOf(context)?.size ?? 0)
+}
 /** The upload decided on, once its size line was accepted. */
 const uploadOf = (context: SessionContext): Transfer => {
   const size = context.size as Extract<SizeDecision, { accepted: true }>
@@ -235,6 +247,14 @@ export const serverSessionMachine = setup({
     sendFile: fromPromise<TransferReport, SessionRef & Transfer>(notProvided('sendFile')),
     receiveUpload: fromPromise<TransferReport, SessionRef & Transfer>(notProvided('receiveUpload')),
     commitUpload: fromPromise<void, SessionRef & { sha256: string }>(notProvided('commitUpload')),
+    /**
+     * A store's bytes: received, hashed, and stored under the name only if they hash to `sha256`
+     * (the SHA-256 they hashed to is the output, stored or not). Bytes are read whole even when
+     * the store fails, so the next command parses.
+     */
+    storeWhole: fromPromise<TransferReport & { stored: boolean }, SessionRef & Transfer & { sha256: string }>(notProvided('storeWhole')),
+    /** Reads and drops `size` payload bytes (a refused store's), so the next command parses. */
+    dropPayload: fromPromise<void, SessionRef & { size: number }>(notProvided('dropPayload')),
   },
   actions: {
     reply: (_, _params: { lines: readonly string[] }) => notProvided('reply')(),
@@ -245,7 +265,26 @@ export const serverSessionMachine = setup({
     closeConnection: notProvided('closeConnection'),
     /** Drops a received upload that will not be stored (its temporary file, its multipart upload). */
     discardUpload: notProvided('discardUpload'),
-    startWaiting: assign({ decision: undefined, size: undefined, transfer: undefined, transferred: 0, received: undefined, checksum: undefined, idleSince: () => Date.now() }),
+    startWaiting: assign({
+      decision: undefined,
+      size: undefined,
+      transfer: undefined,
+      transferred: 0,
+      received: undefined,
+      checksum: undefined,
+      heldReply: undefined,
+      idleSince: () => Date.now(),
+    }),
+    holdReply: assign({ heldReply: (_, params: { line: string }) => params.line }),
+    /** A store's size came with its command: decided like an upload's size line. */
+    storeWholeSize: assign(({ context }) => ({
+      size: decideUploadSize({ _tag: 'Line', text: String(wholeOf(context)!.size) }, context.limits.maxUploadBytes, true),
+    })),
+    /** A store's SHA-256 came with its command: decided like a put's checksum line, once the bytes are in. */
+    storeWholeChecksum: assign(({ context }, report: TransferReport) => ({
+      received: report,
+      checksum: decideChecksum({ _tag: 'Line', text: wholeOf(context)!.sha256 }, report.sha256 ?? ''),
+    })),
     storeReceived: assign({ received: (_, report: TransferReport) => report }),
     storeChecksum: assign({ checksum: ({ context }, line: LineResult) => decideChecksum(line, context.received?.sha256 ?? '') }),
     storeDecision: assign({
@@ -269,6 +308,10 @@ export const serverSessionMachine = setup({
     uploadVerified: ({ context }) => context.transfer?.verified === true,
     checksumMatches: ({ context }) => context.checksum?.matches === true,
     fileFound: (_, lookup: DownloadLookup) => lookup.found,
+    wholeUpload: ({ context }) => wholeOf(context) !== undefined,
+    wholeStored: (_, report: { stored: boolean }) => report.stored,
+    refusedWithPayload: ({ context }) => payloadOf(context) > 0,
+    refusedAndClose: ({ context }) => (decision(context) as { close?: boolean }).close === true,
     wholeFileRead: (_, lookup: DownloadLookup) => lookup.found && lookup.whole === true,
     peerClosed: (_, error: unknown) => (error as { _tag?: string } | undefined)?._tag === 'PeerClosed',
     draining: ({ context }) => context.draining,
@@ -276,6 +319,8 @@ export const serverSessionMachine = setup({
     tooManyFailedLogins: ({ context }) => context.failedLogins >= context.limits.maxFailedLogins,
     /** An existing name needs overwrite, a new one upload. */
     mayWriteTarget: ({ context }, target: { exists: boolean }) => context.permissions.includes(target.exists ? 'overwrite' : 'upload'),
+    mayWriteAnyName: ({ context }) => context.permissions.includes('upload') && context.permissions.includes('overwrite'),
+    mayWriteWhole: ({ context }, target: { exists: boolean }) => wholeOf(context) !== undefined && context.permissions.includes(target.exists ? 'overwrite' : 'upload'),
     /** Payload bytes are on the wire to the client: no reply line may interrupt them. */
     sendingPayload: ({ context }) => context.transfer?.direction === 'download',
   },
@@ -287,6 +332,7 @@ export const serverSessionMachine = setup({
     size: undefined,
     received: undefined,
     checksum: undefined,
+    heldReply: undefined,
     transfer: undefined,
     transferred: 0,
     idleSince: 0,
@@ -349,9 +395,34 @@ export const serverSessionMachine = setup({
       always: [
         { guard: { type: 'decidedTo', params: 'list' }, target: 'streamingList', actions: commandAccepted },
         { guard: { type: 'decidedTo', params: 'download' }, target: 'sendingSize', actions: commandAccepted },
+        // Allowed to write any name (new or existing): nothing to look up before the upload.
+        {
+          guard: and([{ type: 'decidedTo', params: 'upload' as const }, 'mayWriteAnyName', 'wholeUpload']),
+          target: 'checkingSize',
+          actions: [...commandAccepted, 'storeWholeSize'],
+        },
+        {
+          guard: and([{ type: 'decidedTo', params: 'upload' as const }, 'mayWriteAnyName']),
+          target: 'receivingSize',
+          actions: [...commandAccepted, { type: 'reply', params: { lines: [Reply.ok] } }],
+        },
         { guard: { type: 'decidedTo', params: 'upload' }, target: 'checkingTarget', actions: commandAccepted },
         { guard: { type: 'decidedTo', params: 'auth' }, target: 'authenticating', actions: commandAccepted },
         { guard: { type: 'decidedTo', params: 'exit' }, target: 'exit', actions: commandAccepted },
+        {
+          guard: { type: 'decidedTo', params: 'features' },
+          target: 'awaitingCommand',
+          actions: [...commandAccepted, { type: 'reply', params: { lines: [Reply.ok, ...FEATURES, Reply.end] } }],
+        },
+        {
+          // A store line without a size that can be trusted: its bytes cannot be told from the next command.
+          guard: 'refusedAndClose',
+          target: 'closed',
+          actions: [
+            { type: 'reply', params: ({ context }) => ({ lines: [(decision(context) as { reply: string }).reply] }) },
+            { type: 'log', params: ({ context }) => ({ kind: 'closing', reason: (decision(context) as { reason: string }).reason }) },
+          ],
+        },
         {
           guard: 'refusalLimitReached',
           target: 'closed',
@@ -359,6 +430,22 @@ export const serverSessionMachine = setup({
             { type: 'reply', params: ({ context }) => ({ lines: [ClosingReply.refusals(context.limits.maxRefusals)] }) },
             'countRefusal',
             { type: 'log', params: ({ context }) => ({ kind: 'closing', reason: `${context.refusals} refused lines in a row` }) },
+          ],
+        },
+        {
+          // A refused store: its bytes are read and dropped first, then the refusal is answered.
+          guard: 'refusedWithPayload',
+          target: 'droppingPayload',
+          actions: [
+            { type: 'holdReply', params: ({ context }) => ({ line: (decision(context) as { reply: string }).reply }) },
+            'countRefusal',
+            {
+              type: 'log',
+              params: ({ context }) => {
+                const refused = decision(context) as { command: string; reason: string }
+                return context.refusals <= LOGGED_REFUSALS ? { kind: 'refused', command: refused.command, reason: refused.reason } : undefined
+              },
+            },
           ],
         },
         {
@@ -506,16 +593,30 @@ export const serverSessionMachine = setup({
       },
     },
     checkingTarget: {
-      description: 'An upload needs upload for a new name, overwrite for an existing one: answered ok or error permission denied.',
+      description:
+        'An upload needs upload for a new name, overwrite for an existing one: answered ok or error permission denied (a store: its bytes are dropped first). A session that may do both skips this.',
       invoke: {
         id: 'statTarget',
         src: 'statTarget',
         input: ({ context }) => ({ ...ref({ context }), name: nameOf(context) }),
         onDone: [
+          // A store: no ok, its size came with the command and its bytes are on the way.
+          { guard: { type: 'mayWriteWhole', params: ({ event }) => event.output }, target: 'checkingSize', actions: 'storeWholeSize' },
           {
             guard: { type: 'mayWriteTarget', params: ({ event }) => event.output },
             target: 'receivingSize',
             actions: { type: 'reply', params: { lines: [Reply.ok] } },
+          },
+          {
+            guard: 'wholeUpload',
+            target: 'droppingPayload',
+            actions: [
+              { type: 'holdReply', params: { line: LoginReply.permissionDenied } },
+              {
+                type: 'log',
+                params: ({ context }) => ({ kind: 'refused', command: `store ${nameOf(context)}`, reason: `${context.account ?? 'anonymous'} may not replace an existing file` }),
+              },
+            ],
           },
           {
             target: 'awaitingCommand',
@@ -528,7 +629,10 @@ export const serverSessionMachine = setup({
             ],
           },
         ],
-        onError: { target: 'awaitingCommand', actions: { type: 'reply', params: failureReply } },
+        onError: [
+          { guard: 'wholeUpload', target: 'droppingPayload', actions: { type: 'holdReply', params: ({ event }) => ({ line: failureReply({ event }).lines[0]! }) } },
+          { target: 'awaitingCommand', actions: { type: 'reply', params: failureReply } },
+        ],
       },
     },
     receivingSize: {
@@ -545,7 +649,22 @@ export const serverSessionMachine = setup({
     checkingSize: {
       description: 'A bad or too large size gets an error and the session goes on; no payload follows it.',
       always: [
+        { guard: and(['sizeAccepted', 'wholeUpload']), target: 'storingWhole', actions: { type: 'startTransfer', params: ({ context }) => uploadOf(context) } },
         { guard: 'sizeAccepted', target: 'preparingUpload' },
+        {
+          guard: 'wholeUpload',
+          target: 'droppingPayload',
+          actions: [
+            { type: 'holdReply', params: ({ context }) => ({ line: (context.size as { reply: string }).reply }) },
+            {
+              type: 'log',
+              params: ({ context }) => {
+                const size = context.size as { text: string; reason: string }
+                return { kind: 'refused', command: `store ${nameOf(context)} (size ${size.text})`, reason: size.reason }
+              },
+            },
+          ],
+        },
         {
           target: 'awaitingCommand',
           actions: [
@@ -567,31 +686,35 @@ export const serverSessionMachine = setup({
         id: 'prepareUpload',
         src: 'prepareUpload',
         input: ({ context }) => ({ ...ref({ context }), ...uploadOf(context) }),
-        onDone: {
-          target: 'transferring.receivingFile',
-          actions: [
-            // (Traces recorded before uploads could be continued have no output here: from 0.)
-            {
-              type: 'startTransfer',
-              params: ({ context, event }) => ({ ...uploadOf(context), ...((event.output?.from ?? 0) > 0 ? { offset: event.output!.from } : {}) }),
-            },
-            { type: 'reply', params: ({ context, event }) => ({ lines: [sizeAccepted(context, event.output?.from ?? 0)] }) },
-          ],
-        },
-        onError: {
-          target: 'awaitingCommand',
-          actions: [
-            { type: 'reply', params: failureReply },
-            {
-              type: 'log',
-              params: ({ context, event }) => ({
-                kind: 'refused',
-                command: `upload ${nameOf(context)} (size ${uploadOf(context).size})`,
-                reason: failureOf(event.error).message,
-              }),
-            },
-          ],
-        },
+        onDone: [
+          {
+            target: 'transferring.receivingFile',
+            actions: [
+              // (Traces recorded before uploads could be continued have no output here: from 0.)
+              {
+                type: 'startTransfer',
+                params: ({ context, event }) => ({ ...uploadOf(context), ...((event.output?.from ?? 0) > 0 ? { offset: event.output!.from } : {}) }),
+              },
+              { type: 'reply', params: ({ context, event }) => ({ lines: [sizeAccepted(context, event.output?.from ?? 0)] }) },
+            ],
+          },
+        ],
+        onError: [
+          {
+            target: 'awaitingCommand',
+            actions: [
+              { type: 'reply', params: failureReply },
+              {
+                type: 'log',
+                params: ({ context, event }) => ({
+                  kind: 'refused',
+                  command: `upload ${nameOf(context)} (size ${uploadOf(context).size})`,
+                  reason: failureOf(event.error).message,
+                }),
+              },
+            ],
+          },
+        ],
       },
     },
     transferring: {
@@ -666,6 +789,64 @@ export const serverSessionMachine = setup({
           ...stallWatch({ replyOnStall: true }),
         },
       },
+    },
+    storingWhole: {
+      description:
+        'A store: its bytes are taken in one step (written to a hidden file, hashed) and stored only if they hash to the SHA-256 of its command; answered end, or error checksum mismatch, or the storage error (its bytes read all the same).',
+      invoke: {
+        id: 'storeWhole',
+        src: 'storeWhole',
+        input: ({ context }) => ({ ...ref({ context }), ...context.transfer!, sha256: wholeOf(context)!.sha256 }),
+        onDone: [
+          {
+            guard: { type: 'wholeStored', params: ({ event }) => event.output },
+            target: 'awaitingCommand',
+            actions: [
+              { type: 'storeWholeChecksum', params: ({ event }) => event.output },
+              { type: 'reply', params: { lines: [Reply.end] } },
+              { type: 'log', params: ({ context, event }) => ({ kind: 'transferred', transfer: context.transfer!, report: event.output }) },
+            ],
+          },
+          {
+            // Nothing was stored: the bytes hashed to something else.
+            target: 'awaitingCommand',
+            actions: [
+              { type: 'storeWholeChecksum', params: ({ event }) => event.output },
+              { type: 'reply', params: ({ context }) => ({ lines: [(context.checksum as { reply: string }).reply] }) },
+              {
+                type: 'log',
+                params: ({ context }) => ({ kind: 'transferFailed', transfer: context.transfer!, reason: (context.checksum as { reason: string }).reason }),
+              },
+            ],
+          },
+        ],
+        onError: [
+          {
+            guard: { type: 'peerClosed', params: ({ event }: { event: { error: unknown } }) => event.error },
+            target: 'closed',
+            actions: { type: 'log', params: ({ context, event }) => ({ kind: 'transferFailed', transfer: context.transfer!, reason: failureOf(event.error).message }) },
+          },
+          {
+            target: 'awaitingCommand',
+            actions: [
+              { type: 'reply', params: failureReply },
+              { type: 'log', params: ({ context, event }) => ({ kind: 'transferFailed', transfer: context.transfer!, reason: failureOf(event.error).message }) },
+            ],
+          },
+        ],
+      },
+      ...stallWatch({ replyOnStall: true }),
+    },
+    droppingPayload: {
+      description: 'A store refused before its bytes (name, permission, size, space): they are read and dropped, then the refusal is answered, so the next command parses.',
+      invoke: {
+        id: 'dropPayload',
+        src: 'dropPayload',
+        input: ({ context }) => ({ ...ref({ context }), size: payloadOf(context) }),
+        onDone: { target: 'awaitingCommand', actions: { type: 'reply', params: ({ context }) => ({ lines: [context.heldReply!] }) } },
+        onError: 'closed',
+      },
+      ...stallWatch({ replyOnStall: true }),
     },
     awaitingChecksum: {
       description: 'A verified upload (put) arrived and was hashed on the way; waiting for the SHA-256 line the client sends after the bytes.',

@@ -8,6 +8,7 @@ import {
   parseCommand,
   parseSize,
   redactLine,
+  STORE_MAX_BYTES,
 } from '../protocol/index.js'
 
 /** What the line reader hands the machine: a decoded line, or why a line could not be decoded. */
@@ -43,10 +44,16 @@ export const LOGGED_REFUSALS = 3
 export type CommandDecision =
   | { readonly next: 'list'; readonly search?: string; readonly hashes?: boolean }
   | { readonly next: 'download'; readonly name: string; readonly verified?: { readonly offset: number; readonly expected: string | undefined } }
-  | { readonly next: 'upload'; readonly name: string; readonly verified?: boolean }
+  /** `whole`: a store, its size and SHA-256 given with the command and its bytes right after the line. */
+  | { readonly next: 'upload'; readonly name: string; readonly verified?: boolean; readonly whole?: { readonly size: number; readonly sha256: string } }
   | { readonly next: 'auth'; readonly account: string; readonly token: string }
+  | { readonly next: 'features' }
   | { readonly next: 'exit' }
-  | { readonly next: 'refuse'; readonly command: string; readonly reply: string; readonly reason: string }
+  /**
+   * `payload`: bytes that follow the refused line (a store's) and are read and dropped before the
+   * reply; `close`: the line's payload cannot be delimited, so the session ends after the reply.
+   */
+  | { readonly next: 'refuse'; readonly command: string; readonly reply: string; readonly reason: string; readonly payload?: number; readonly close?: boolean }
 
 /** What each command needs: listing and download read; upload needs upload or overwrite (which one is decided on the name). */
 const needs = (decision: CommandDecision): readonly Permission[] => {
@@ -62,7 +69,7 @@ const needs = (decision: CommandDecision): readonly Permission[] => {
 }
 
 /** The refusal when `who` may do none of `needed`: authentication required (anonymous) or permission denied (an account). */
-export const accessRefusal = (who: Identity, needed: readonly Permission[], command: string): CommandDecision | undefined => {
+export const accessRefusal = (who: Identity, needed: readonly Permission[], command: string): Extract<CommandDecision, { next: 'refuse' }> | undefined => {
   if (needed.length === 0 || needed.some((p) => who.permissions.includes(p))) return undefined
   return who.account === undefined
     ? { next: 'refuse', command, reply: errorReply('authentication required'), reason: 'authentication required' }
@@ -72,7 +79,10 @@ export const accessRefusal = (who: Identity, needed: readonly Permission[], comm
 /** The decision on one command line for this session, its permissions included. */
 export const decideCommand = (line: LineResult, who: Identity = { account: undefined, permissions: ['read', 'upload', 'overwrite'] }): CommandDecision => {
   const decision = decideSyntax(line)
-  return accessRefusal(who, needs(decision), line._tag === 'Line' ? redactLine(line.text) : '') ?? decision
+  const refusal = accessRefusal(who, needs(decision), line._tag === 'Line' ? redactLine(line.text) : '')
+  if (!refusal) return decision
+  // A refused store's bytes still follow its line.
+  return decision.next === 'upload' && decision.whole ? { ...refusal, payload: decision.whole.size } : refusal
 }
 
 const decideSyntax = (line: LineResult): CommandDecision => {
@@ -88,15 +98,29 @@ const decideSyntax = (line: LineResult): CommandDecision => {
     case 'download':
     case 'get':
     case 'upload':
-    case 'put': {
+    case 'put':
+    case 'store': {
       const name = normalizeName(command.name)
       const problem = nameProblem(name)
       if (problem !== undefined) {
-        return { next: 'refuse', command: line.text, reply: errorReply('invalid file name'), reason: `invalid file name (${problem})` }
+        return {
+          next: 'refuse',
+          command: line.text,
+          reply: errorReply('invalid file name'),
+          reason: `invalid file name (${problem})`,
+          ...(command.verb === 'store' ? { payload: command.size } : {}),
+        }
       }
       if (command.verb === 'get') return { next: 'download', name, verified: { offset: command.offset, expected: command.expected } }
       if (command.verb === 'put') return { next: 'upload', name, verified: true }
+      if (command.verb === 'store') return { next: 'upload', name, verified: true, whole: { size: command.size, sha256: command.sha256 } }
       return { next: command.verb, name }
+    }
+    case 'features':
+      return { next: 'features' }
+    case 'undelimited': {
+      const reason = `store needs <size> (at most ${STORE_MAX_BYTES} bytes; larger files go with put) <sha256> <name>, and its bytes cannot be told from commands without it`
+      return { next: 'refuse', command: redactLine(line.text), reply: errorReply(`${reason}; closing`), reason, close: true }
     }
     case 'auth':
       return { next: 'auth', account: command.account, token: command.token }

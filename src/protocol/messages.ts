@@ -14,6 +14,11 @@ import { FileTooLarge, InvalidSize, ProtocolViolation } from '../errors.js'
  *     upload <name>\n
  *     put <name>\n                 a verified upload: as upload, then a line with the
  *                                  SHA-256 of the bytes right after them
+ *     store <size> <sha256> <name>\n<size raw bytes>
+ *                                  a whole small file (at most STORE_MAX_BYTES) in one
+ *                                  message: the bytes always follow the line, so stores
+ *                                  can be sent one after another without waiting
+ *     features\n                   ok, one line per protocol extension, end
  *     auth <account> <token>\n      neither contains a space
  *     exit\n
  *
@@ -40,10 +45,22 @@ export type Command =
   | { readonly verb: 'get'; readonly offset: number; readonly expected: string | undefined; readonly name: string }
   | { readonly verb: 'upload'; readonly name: string }
   | { readonly verb: 'put'; readonly name: string }
+  | { readonly verb: 'store'; readonly size: number; readonly sha256: string; readonly name: string }
+  | { readonly verb: 'features' }
   | { readonly verb: 'auth'; readonly account: string; readonly token: string }
   | { readonly verb: 'exit' }
 
-export type ParsedCommand = Command | { readonly verb: 'unknown'; readonly line: string }
+/**
+ * `undelimited`: a store line whose payload cannot be delimited (no valid size, or one
+ * above STORE_MAX_BYTES): what follows it cannot be told from the next command.
+ */
+export type ParsedCommand = Command | { readonly verb: 'unknown'; readonly line: string } | { readonly verb: 'undelimited'; readonly line: string }
+
+/** The largest file a `store` carries; larger ones go with put (streamed, resumable). */
+export const STORE_MAX_BYTES = 16 << 20
+
+/** The protocol extensions this server speaks beyond the seed's commands, as `features` lists them. */
+export const FEATURES = ['get', 'put', 'hashes', 'store'] as const
 
 /**
  *     <verb>[ <argument>]\n
@@ -58,7 +75,14 @@ export const parseCommand = (line: string): ParsedCommand => {
   switch (verb) {
     case 'show':
     case 'exit':
+    case 'features':
       return arg === undefined ? { verb } : { verb: 'unknown', line }
+    case 'store': {
+      // store <size> <sha256> <name>: the name is the rest of the line; <size> raw bytes follow it.
+      const match = /^([0-9]{1,16}) ([0-9a-f]{64}) (.+)$/s.exec(arg ?? '')
+      const size = match ? Number(match[1]) : Number.NaN
+      return match && Number.isSafeInteger(size) && size <= STORE_MAX_BYTES ? { verb, size, sha256: match[2]!, name: match[3]! } : { verb: 'undelimited', line }
+    }
     case 'search':
       return arg ? { verb, text: arg } : { verb: 'unknown', line }
     case 'hashes':
@@ -88,7 +112,10 @@ export const encodeCommand = (command: Command): string => {
   switch (command.verb) {
     case 'show':
     case 'exit':
+    case 'features':
       return command.verb
+    case 'store':
+      return `store ${command.size} ${command.sha256} ${command.name}`
     case 'search':
       return `search ${command.text}`
     case 'hashes':

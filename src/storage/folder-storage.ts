@@ -5,7 +5,7 @@ import { NoSpace, StorageFailure } from '../errors.js'
 import { FolderCatalog } from './catalog.js'
 import { chunkBytesFor } from './chunks.js'
 import { HashCache } from './hashes.js'
-import { createUploadTarget, freeBytes, nameTaken, openForReading, openServedFolder, placeFile } from './folder.js'
+import { createSmallUploadTarget, createUploadTarget, freeBytes, SMALL_UPLOAD_BYTES, nameTaken, openForReading, openServedFolder, placeFile } from './folder.js'
 import { openKeptUpload, sweepKeptUploads } from './kept-uploads.js'
 import { Storage, type StorageService, type UploadTarget } from './storage.js'
 
@@ -31,6 +31,7 @@ export const makeFolderStorage = (dir: string, options: FolderOptions = {}) =>
       (catalog) => Effect.sync(() => catalog.close()),
     )
     const hashes = new HashCache()
+    const space = freeSpaceCheck(folder)
     const service: StorageService = {
       location: folder.root,
       staleness: 0,
@@ -39,7 +40,7 @@ export const makeFolderStorage = (dir: string, options: FolderOptions = {}) =>
       openForReading: (name) => openForReading(folder, name),
       createUpload: (name, size, options) =>
         Effect.gen(function* () {
-          const available = yield* freeBytes(folder)
+          const available = yield* space.available(size)
           if (available !== undefined && size > available) return yield* Effect.fail(new NoSpace({ needed: size, available }))
           const stored = (version: string, known: { readonly sha256: string } | undefined) => {
             catalog.changed(name)
@@ -72,7 +73,7 @@ export const makeFolderStorage = (dir: string, options: FolderOptions = {}) =>
             }
             return target
           }
-          const target = yield* createUploadTarget(folder, name, chunkBytesFor(size), options)
+          const target = yield* (options.whole && size <= SMALL_UPLOAD_BYTES ? createSmallUploadTarget(folder, name, size, options) : createUploadTarget(folder, name, chunkBytesFor(size), { ...options, size }))
           return {
             from: 0,
             sink: target.sink,
@@ -96,3 +97,18 @@ export interface FolderOptions {
 export const DEFAULT_KEEP_PARTIAL_MS = 24 * 3600_000
 
 export const folderStorage = (dir: string, options?: FolderOptions): Layer.Layer<Storage, StorageFailure> => Layer.scoped(Storage, makeFolderStorage(dir, options))
+
+/**
+ * The folder's free space for an upload of `size` bytes: asked of the file system for
+ * every large upload, and at most once a second for small ones (a batch of a thousand
+ * small uploads asked a thousand times; a full disk still fails their write).
+ */
+const freeSpaceCheck = (folder: Parameters<typeof freeBytes>[0]) => {
+  let known: { bytes: number | undefined; at: number } | undefined
+  return {
+    available: (size: number) =>
+      size <= SMALL_UPLOAD_BYTES && known && Date.now() - known.at < 1000
+        ? Effect.succeed(known.bytes)
+        : freeBytes(folder).pipe(Effect.tap((bytes) => Effect.sync(() => (known = { bytes, at: Date.now() })))),
+  }
+}

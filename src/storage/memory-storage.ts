@@ -95,7 +95,9 @@ export const makeMemoryStorage = (options: { readonly capacity?: number; readonl
               if (!replace && files.has(name)) {
                 return yield* Effect.fail(new StorageFailure({ operation: `store ${name}`, cause: Object.assign(new Error('name taken'), { code: 'EEXIST' }) }))
               }
-              const version = files.put(name, Buffer.concat(chunks))
+              const data = Buffer.concat(chunks)
+              if (data.length !== size) return yield* Effect.fail(new StorageFailure({ operation: `store ${name}`, cause: new Error(`${data.length} of ${size} bytes arrived`) }))
+              const version = files.put(name, data)
               if (known) hashes.remember(version, known.sha256)
             })
           // Nothing is kept to resume here: a cut upload starts again from 0.

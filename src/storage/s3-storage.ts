@@ -1,5 +1,5 @@
 import * as path from 'node:path'
-import { PassThrough, Readable } from 'node:stream'
+import { PassThrough, Readable, Writable } from 'node:stream'
 import {
   GetObjectCommand,
   HeadBucketCommand,
@@ -165,6 +165,17 @@ export const makeS3Storage = (options: S3StorageOptions) =>
       createUpload: (name, size, { replace }) =>
         Effect.gen(function* () {
           const body = new PassThrough({ highWaterMark: 1 << 20 })
+          // What the connection writes, counted as it is written: a body shorter than announced is never stored.
+          let written = 0
+          const sink = new Writable({
+            highWaterMark: 1 << 20,
+            write(chunk: Buffer, _encoding, callback) {
+              written += chunk.length
+              if (body.write(chunk)) callback()
+              else body.once('drain', () => callback())
+            },
+          })
+          body.once('error', (error) => sink.destroy(error))
           const upload = new Upload({
             client,
             params: { Bucket: bucket, Key: keyOf(name), Body: body, ...(replace ? {} : { IfNoneMatch: '*' }) },
@@ -181,6 +192,7 @@ export const makeS3Storage = (options: S3StorageOptions) =>
               : Effect.promise(async () => {
                   // The uploader fails on the broken body and aborts the multipart upload itself.
                   body.destroy(new Error('upload discarded'))
+                  sink.destroy()
                   await done.catch(() => undefined)
                   if (upload.uploadId) await abort({ bucket, key: keyOf(name), uploadId: upload.uploadId }).catch(() => undefined)
                 }),
@@ -188,6 +200,14 @@ export const makeS3Storage = (options: S3StorageOptions) =>
           const commit = (known?: { readonly sha256: string }) =>
             Effect.tryPromise({
               try: async () => {
+                await new Promise<void>((resolve, reject) => {
+                  sink.once('error', reject)
+                  sink.end(() => resolve())
+                })
+                if (written !== size) {
+                  body.destroy(new Error('upload discarded'))
+                  throw new Error(`${written} of ${size} bytes arrived`)
+                }
                 body.end()
                 let stored: { ETag?: string }
                 try {
@@ -202,7 +222,7 @@ export const makeS3Storage = (options: S3StorageOptions) =>
               catch: failure(`store ${keyOf(name)}`),
             })
           // A cut upload is aborted, not kept: continuing it would mean keeping its multipart upload open for days.
-          return { from: 0, sink: body, discard: Effect.void, commit }
+          return { from: 0, sink, discard: Effect.void, commit }
         }),
       nameTaken: (name) =>
         Effect.tryPromise({

@@ -94,6 +94,11 @@ export interface StorageService {
        * (same name, size and `key`) later; where the store can (the local folder), for `keepMs`.
        */
       readonly resume?: { readonly owner: string; readonly key: string }
+      /**
+       * The bytes follow at once (a store): where the store can, a small upload is gathered in memory
+       * and written whole at the commit (a failure to create it then shows at the commit, not before).
+       */
+      readonly whole?: boolean
     },
   ) => Effect.Effect<UploadTarget, NoSpace | StorageFailure, Scope.Scope>
   readonly nameTaken: (name: string) => Effect.Effect<boolean, StorageFailure>

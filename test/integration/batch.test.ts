@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
+import * as net from 'node:net'
 import * as path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { matchNames } from '../../src/actors/client-batch.js'
@@ -115,6 +116,73 @@ describe('tor client upload, many files', () => {
     const all = await tor(['client', 'upload', '--all', ...port(), '--dir', dir], { cwd })
     expect(all.code).toBe(0)
     expect(all.stderr).toContain('Uploaded 3 of 3 files')
+  })
+
+  it('sends small files as stores and a large one with put between them, over one connection, each byte for byte', async () => {
+    const dir = path.join(cwd, 'up-mixed')
+    await mkdir(path.join(dir, 'Uploads'), { recursive: true })
+    const big = Buffer.alloc((4 << 20) + 1, 7)
+    await writeFile(path.join(dir, 'Uploads', 'm1.txt'), 'first')
+    await writeFile(path.join(dir, 'Uploads', 'm2.bin'), big)
+    await writeFile(path.join(dir, 'Uploads', 'm3.txt'), 'third')
+    const connections = () => t.logs.lines.filter((l) => /is online now/.test(l)).length
+    const before = connections()
+    const r = await tor(['client', 'upload', 'm1.txt', 'm2.bin', 'm3.txt', ...port(), '--dir', dir], { cwd })
+    expect(r.code).toBe(0)
+    expect(r.stderr).toContain('Uploaded 3 of 3 files')
+    expect(await readFile(path.join(t.dir, 'm1.txt'), 'utf8')).toBe('first')
+    expect(sha(await readFile(path.join(t.dir, 'm2.bin')))).toBe(sha(big))
+    expect(await readFile(path.join(t.dir, 'm3.txt'), 'utf8')).toBe('third')
+    expect(connections() - before).toBe(1)
+  })
+
+  it('never sends a store to a server that does not list it: uploads one at a time with upload there, every file whole', async () => {
+    // A seed-protocol server: upload, its size line, the bytes, end; anything else is unknown.
+    const received: Record<string, string> = {}
+    const lines: string[] = []
+    const server = net.createServer((socket) => {
+      let buffer = Buffer.alloc(0)
+      let name: string | undefined
+      let size: number | undefined
+      socket.on('error', () => undefined)
+      socket.on('data', (chunk: Buffer) => {
+        buffer = Buffer.concat([buffer, chunk])
+        for (;;) {
+          if (name !== undefined && size !== undefined) {
+            if (buffer.length < size) return
+            received[name] = buffer.subarray(0, size).toString()
+            buffer = buffer.subarray(size)
+            name = size = undefined
+            socket.write('end\n')
+            continue
+          }
+          const lf = buffer.indexOf(10)
+          if (lf < 0) return
+          const line = buffer.subarray(0, lf).toString()
+          buffer = buffer.subarray(lf + 1)
+          lines.push(line)
+          if (line.startsWith('upload ')) {
+            name = line.slice('upload '.length)
+            socket.write('ok\n')
+          } else if (name !== undefined && /^[0-9]+$/.test(line)) {
+            size = Number(line)
+            socket.write('ok\n')
+          } else if (line === 'exit') socket.end('exit\n')
+          else socket.write('This command does not exist, rewrite\n')
+        }
+      })
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const dir = path.join(cwd, 'up-seed')
+    await mkdir(path.join(dir, 'Uploads'), { recursive: true })
+    const files: Record<string, string> = { 's1.txt': 'exit\nshow\n', 's2.txt': 'two', 's3.txt': 'three' }
+    for (const [file, body] of Object.entries(files)) await writeFile(path.join(dir, 'Uploads', file), body)
+    const r = await tor(['client', 'upload', '--all', '--port', String((server.address() as net.AddressInfo).port), '--dir', dir], { cwd })
+    server.close()
+    expect(r.code).toBe(0)
+    expect(received).toEqual(files)
+    expect(lines.filter((l) => l.startsWith('store'))).toEqual([])
+    expect(lines).toContain('features')
   })
 
   it('refuses a path outside Uploads, saying where uploads come from', async () => {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { execFileSync } from 'node:child_process'
 import { mkdir, readdir, readFile, rename, rm, symlink, unlink, writeFile } from 'node:fs/promises'
 import * as path from 'node:path'
@@ -371,5 +371,58 @@ describe('errors sent to a client', () => {
     expect([await c.line(), await c.line(), await c.line()]).toEqual(['ok', 'ok', 'error a folder has that name'])
     expect(await hidden(dir)).toEqual([])
     await unlink(path.join(dir, 'taken')).catch(() => undefined)
+  })
+})
+
+describe('a client that sends stores (a small file in one message)', () => {
+  const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex')
+  const store = (name: string, bytes: Buffer | string, hash = sha(bytes)) => Buffer.concat([Buffer.from(`store ${Buffer.byteLength(bytes)} ${hash} ${name}\n`), Buffer.from(bytes)])
+
+  it('never runs the bytes of a refused store as commands: they are dropped, then the refusal is answered', async () => {
+    const { dir } = await serve({ session: { anonymous: ['read'] } })
+    const c = await connect()
+    // Bytes that would be commands if they were read as lines.
+    const evil = 'exit\nupload evil.txt\n3\nabc'
+    await c.send(Buffer.concat([store('../escape.txt', evil), store('fine.txt', evil), Buffer.from('show\n')]))
+    expect(await c.line()).toBe('error invalid file name')
+    expect(await c.line()).toBe('error authentication required')
+    expect(await c.listing()).toEqual([])
+    expect(await readdir(dir)).not.toContain('evil.txt')
+  })
+
+  it('stores nothing when the bytes hash to something else, and the session goes on', async () => {
+    const { dir } = await serve()
+    const c = await connect()
+    await c.send(Buffer.concat([store('a.txt', 'hello', sha('hellO')), store('b.txt', 'world')]))
+    expect(await c.line()).toMatch(/^error checksum mismatch: the bytes received hash to [0-9a-f]{64}, not [0-9a-f]{64}; nothing was stored$/)
+    expect(await c.line()).toBe('end')
+    expect((await readdir(dir)).filter((n) => !n.startsWith('.') || n.startsWith('.tor-upload'))).toEqual(['b.txt'])
+    expect(await readFile(path.join(dir, 'b.txt'), 'utf8')).toBe('world')
+  })
+
+  it('keeps nothing of a store whose client vanishes mid-bytes', async () => {
+    const { dir, logs } = await serve()
+    const c = await connect()
+    await c.send(store('cut.bin', randomBytes(40_000)).subarray(0, 20_000))
+    c.destroy()
+    await logs.waitFor(/is offline/)
+    expect(await readdir(dir)).toEqual([])
+  })
+
+  it('closes after a store line it cannot delimit, saying why', async () => {
+    await serve()
+    const c = await connect()
+    await c.send(`store 99999999999 ${'0'.repeat(64)} big.iso\nshow\n`)
+    expect(await c.line()).toMatch(/^error store needs <size> \(at most 16777216 bytes; larger files go with put\).*; closing$/)
+    await c.closed()
+  })
+
+  it('holds a store to the size limit, dropping its bytes', async () => {
+    const { dir } = await serve({ session: { maxUploadBytes: 10 } })
+    const c = await connect()
+    await c.send(Buffer.concat([store('big.txt', 'x'.repeat(11)), Buffer.from('show\n')]))
+    expect(await c.line()).toBe('error file too large (max 10 bytes)')
+    expect(await c.listing()).toEqual([])
+    expect(await readdir(dir)).toEqual([])
   })
 })

@@ -182,6 +182,28 @@ describe('client session machine', () => {
     expect(refused.snapshot.context.outcome).toMatchObject({ ok: false, error: { message: 'disk full' } })
   })
 
+  it('waits only for end after a store the runtime sent ahead, and reports the file uploaded and verified', () => {
+    const stored = { type: 'user.command', command: { verb: 'upload', name: 'a' }, sentAhead: { stored: { size: 5, sha256: H } } }
+    const waiting = run(stored)
+    expect(waiting.snapshot.value).toEqual({ transferring: { uploading: 'awaitingStored' } })
+    expect(waiting.sent).toEqual([])
+    const ok = run(stored, done('readStored', line('end')))
+    expect(ok.snapshot.value).toBe('ready')
+    expect(ok.snapshot.context.outcome).toMatchObject({ ok: true, kind: 'transferred', direction: 'upload', name: 'a', bytes: 5, verified: { sha256: H } })
+    const refused = run(stored, done('readStored', line('error permission denied')))
+    expect(refused.snapshot.value).toBe('ready')
+    expect(refused.snapshot.context.outcome).toMatchObject({ ok: false, error: { code: 'TOR_ERR_REFUSED' } })
+  })
+
+  it('reads the features a server lists, and none from a server that does not know the command', () => {
+    const listed = run(user({ verb: 'features' }), done('readReply', line('ok')), done('readFeatures', ['get', 'store']))
+    expect(listed.sent).toEqual(['features'])
+    expect(listed.snapshot.context.outcome).toEqual({ ok: true, kind: 'features', features: ['get', 'store'] })
+    const seed = run(user({ verb: 'features' }), done('readReply', line('This command does not exist, rewrite')))
+    expect(seed.snapshot.value).toBe('ready')
+    expect(seed.snapshot.context.outcome).toMatchObject({ ok: false, error: { code: 'TOR_ERR_REFUSED' } })
+  })
+
   it('ends after the server says exit', () => {
     const { snapshot } = run(user({ verb: 'exit' }), done('readReply', line('exit')))
     expect(snapshot.value).toBe('exit')

@@ -340,3 +340,66 @@ describe('server session machine: accounts and permissions', () => {
     expect(logs).toEqual([{ kind: 'refused', command: 'auth bob <token>', reason: 'unknown command' }])
   })
 })
+
+describe('server session machine: store (a small file in one message) and features', () => {
+  const sha = 'ab'.repeat(32)
+  const store = (name: string, size = 5, hash = sha) => done('readCommand', line(`store ${size} ${hash} ${name}`))
+  const stored = (ok: boolean, size = 5) => done('storeWhole', { bytes: size, durationMs: 1, sha256: ok ? sha : 'cd'.repeat(32), stored: ok })
+
+  it('lists the protocol extensions after ok, then end', () => {
+    const { snapshot, replies } = run(done('readCommand', line('features')))
+    expect(snapshot.value).toBe('awaitingCommand')
+    expect(replies).toEqual(['ok', 'get', 'put', 'hashes', 'store', 'end'])
+  })
+
+  it('takes a store with no reply before its bytes, then answers end once they are stored', () => {
+    const taking = run(store('a.txt'))
+    expect(taking.snapshot.value).toEqual({ storingWhole: 'progressing' })
+    expect(taking.replies).toEqual([])
+    expect(taking.snapshot.context.transfer).toMatchObject({ direction: 'upload', name: 'a.txt', size: 5, verified: true })
+    const after = runLogged(store('a.txt'), stored(true))
+    expect(after.snapshot.value).toBe('awaitingCommand')
+    expect(after.replies).toEqual(['end'])
+    expect(after.logs).toContainEqual(expect.objectContaining({ kind: 'transferred' }))
+  })
+
+  it('says checksum mismatch when a store’s bytes hash to something else', () => {
+    const { snapshot, replies } = run(store('a.txt'), stored(false))
+    expect(snapshot.value).toBe('awaitingCommand')
+    expect(replies).toEqual([`error checksum mismatch: the bytes received hash to ${'cd'.repeat(32)}, not ${sha}; nothing was stored`])
+  })
+
+  it('drops the bytes of a store it refuses before answering, so they never read as commands', () => {
+    const refused = runLogged(store('../x', 7))
+    expect(refused.snapshot.value).toEqual({ droppingPayload: 'progressing' })
+    expect(refused.replies).toEqual([])
+    const dropped = run(store('../x', 7), done('dropPayload', undefined))
+    expect(dropped.snapshot.value).toBe('awaitingCommand')
+    expect(dropped.replies).toEqual(['error invalid file name'])
+  })
+
+  it('drops the bytes of a store too large for the server, then says so', () => {
+    const { snapshot, replies } = run(store('big.bin', 5000), done('dropPayload', undefined))
+    expect(snapshot.value).toBe('awaitingCommand')
+    expect(replies).toEqual(['error file too large (max 1000 bytes)'])
+  })
+
+  it('closes after a store line whose bytes cannot be delimited', () => {
+    const { snapshot, replies } = run(done('readCommand', line('store lots - x')))
+    expect(snapshot.status).toBe('done')
+    expect(replies).toEqual([expect.stringMatching(/^error store needs <size> .*; closing$/)])
+  })
+
+  it('drops a store’s bytes when the account may not replace the file it names', () => {
+    const closed = { ...input, limits: { ...input.limits, anonymous: ['read', 'upload'] as const } }
+    let [snapshot] = initialTransition(serverSessionMachine, closed as unknown as typeof input)
+    const replies: string[] = []
+    for (const event of [store('a.txt'), done('statTarget', { exists: true }), done('dropPayload', undefined)]) {
+      const [next, actions] = transition(serverSessionMachine, snapshot, event as never)
+      snapshot = next
+      for (const action of actions) if (action.type === 'reply') replies.push(...(action.params as { lines: string[] }).lines)
+    }
+    expect(replies).toEqual(['error permission denied'])
+    expect(snapshot.value).toBe('awaitingCommand')
+  })
+})

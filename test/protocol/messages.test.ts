@@ -11,6 +11,7 @@ import {
   parseCommand,
   parseSize,
   Reply,
+  STORE_MAX_BYTES,
   type Command,
 } from '../../src/protocol/index.js'
 import { compareCodePoints } from '../../src/storage/catalog.js'
@@ -25,6 +26,10 @@ describe('parseCommand', () => {
     ['upload a', { verb: 'upload', name: 'a' }],
     ['get 0 - my file.txt', { verb: 'get', offset: 0, expected: undefined, name: 'my file.txt' }],
     [`get 42 ${'ab'.repeat(32)} x`, { verb: 'get', offset: 42, expected: 'ab'.repeat(32), name: 'x' }],
+    ['features', { verb: 'features' }],
+    [`store 5 ${'ab'.repeat(32)} my file.txt`, { verb: 'store', size: 5, sha256: 'ab'.repeat(32), name: 'my file.txt' }],
+    [`store 0 ${'ab'.repeat(32)} empty`, { verb: 'store', size: 0, sha256: 'ab'.repeat(32), name: 'empty' }],
+    [`store ${STORE_MAX_BYTES} ${'ab'.repeat(32)} x`, { verb: 'store', size: STORE_MAX_BYTES, sha256: 'ab'.repeat(32), name: 'x' }],
   ])('reads %j', (line, command) => {
     expect(parseCommand(line)).toEqual(command)
   })
@@ -35,6 +40,18 @@ describe('parseCommand', () => {
       expect(parseCommand(line).verb).toBe('unknown')
     },
   )
+
+  // Its bytes follow the line whatever it says: a store that cannot be delimited cannot be answered and skipped.
+  it.each(['store', 'store ', 'store x', `store 5 ${'AB'.repeat(32)} x`, `store 5 ${'ab'.repeat(32)} `, `store -1 ${'ab'.repeat(32)} x`, `store ${STORE_MAX_BYTES + 1} ${'ab'.repeat(32)} x`, `store 5 - x`])(
+    'reads %j as a store whose payload cannot be delimited',
+    (line) => {
+      expect(parseCommand(line).verb).toBe('undelimited')
+    },
+  )
+
+  it('treats features with an argument as an unknown command', () => {
+    expect(parseCommand('features all').verb).toBe('unknown')
+  })
 
   it('round-trips every command through encodeCommand', () => {
     const arg = fc.string({ minLength: 1 }).filter((s) => !s.includes('\n'))
@@ -50,6 +67,8 @@ describe('parseCommand', () => {
         expected: fc.option(fc.stringMatching(/^[0-9a-f]{64}$/), { nil: undefined }),
         name: arg,
       }),
+      fc.constant({ verb: 'features' as const }),
+      fc.record({ verb: fc.constant('store' as const), size: fc.nat({ max: STORE_MAX_BYTES }), sha256: fc.stringMatching(/^[0-9a-f]{64}$/), name: arg }),
     )
     fc.assert(
       fc.property(command, (c) => {

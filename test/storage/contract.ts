@@ -165,6 +165,30 @@ export const storageContract = (label: string, makeStore: () => Promise<StoreUnd
       await expect(download('gone.bin')).rejects.toMatchObject({ _tag: 'FileNotFound' })
     })
 
+    it.each([
+      ['a whole upload (its bytes at once)', true],
+      ['a streamed upload', false],
+    ])('stores %s only at its commit, and never one with fewer bytes than announced', async (_, whole) => {
+      const bytes = randomBytes(20_000)
+      const wholeUpload = (name: string, announced: number, sent: Buffer, commit: boolean) =>
+        runForActor(
+          Effect.scoped(
+            Effect.gen(function* () {
+              const target = yield* storage.createUpload(name, announced, { replace: true, whole })
+              yield* Effect.promise(() => writeAll(target.sink, sent))
+              expect(yield* storage.nameTaken(name)).toBe(false)
+              if (commit) yield* target.commit()
+            }),
+          ),
+        )
+      await wholeUpload('kept.bin', bytes.length, bytes, true)
+      expect((await download('kept.bin')).bytes.equals(bytes)).toBe(true)
+      await wholeUpload('dropped.bin', bytes.length, bytes, false)
+      await expect(wholeUpload('short.bin', bytes.length, bytes.subarray(1), true)).rejects.toMatchObject({ _tag: 'StorageFailure' })
+      await wholeUpload('empty.bin', 0, Buffer.alloc(0), true)
+      expect(await names()).toEqual(['empty.bin', 'kept.bin'])
+    })
+
     it('replaces a file when asked to, and an empty upload stores an empty file', async () => {
       await upload('same.txt', Buffer.from('first version'))
       await upload('same.txt', Buffer.from('second'))

@@ -109,6 +109,15 @@ const scenarios: Record<string, Scenario> = {
     await c.line(), await c.line(), await c.line()
     await exit(c)
   },
+  store: async (c) => {
+    // features; "data" stored with its SHA-256; a wrong SHA-256 (nothing stored); a bad name (bytes dropped).
+    const data = '3a6eb0790f39ac87c94f3856b2dd2c5d110e6811602261a9a923d3bb23adc8b7'
+    await c.send('features\n')
+    for (let i = 0; i < 6; i++) await c.line()
+    await c.send(`store 4 ${data} s.txt\ndatastore 4 ${'0'.repeat(64)} t.txt\ndatastore 4 ${data} ../u.txt\ndata`)
+    await c.line(), await c.line(), await c.line()
+    await exit(c)
+  },
   'line-too-long': async (c) => {
     await c.send(`${'x'.repeat(5000)}\n`)
     await c.line()
