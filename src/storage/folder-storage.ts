@@ -2,6 +2,7 @@ import * as fs from 'node:fs/promises'
 import * as Effect from 'effect/Effect'
 import * as Layer from 'effect/Layer'
 import { NoSpace, StorageFailure } from '../errors.js'
+import { startBackgroundHashing } from './background-hashes.js'
 import { FolderCatalog } from './catalog.js'
 import { chunkBytesFor } from './chunks.js'
 import { HashCache } from './hashes.js'
@@ -31,6 +32,10 @@ export const makeFolderStorage = (dir: string, options: FolderOptions = {}) =>
       (catalog) => Effect.sync(() => catalog.close()),
     )
     const hashes = new HashCache()
+    yield* Effect.acquireRelease(
+      Effect.sync(() => startBackgroundHashing(catalog, (name) => openForReading(folder, name), hashes, options.backgroundHashing)),
+      (hashing) => Effect.sync(() => hashing.close()),
+    )
     const space = freeSpaceCheck(folder)
     const service: StorageService = {
       location: folder.root,
@@ -92,6 +97,8 @@ export interface FolderOptions {
   /** How long a cut upload is kept for its owner to continue (default a day). */
   readonly keepPartialMs?: number
   readonly log?: (line: string) => void
+  /** Background hashing: called with each name hashed (tests wait on it); how long a changed file must be quiet first. */
+  readonly backgroundHashing?: { readonly onHashed?: (name: string) => void; readonly quietMs?: number }
 }
 
 export const DEFAULT_KEEP_PARTIAL_MS = 24 * 3600_000
