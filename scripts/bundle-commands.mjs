@@ -1,0 +1,38 @@
+// Bundles each command with what it imports (our modules, effect, xstate...) into one file in
+// place of tsc's output, with the modules shared by several commands in dist/bundle-chunks. Node
+// spent more time finding, reading and linking the few hundred small ESM files of effect and our
+// code than running them: a one-shot command's start-up. oclif, and what is imported only on
+// demand (the AWS SDK for --storage s3://, the Stately inspector), stay outside, loaded when used.
+import { readdirSync, rmSync, statSync } from 'node:fs'
+import * as path from 'node:path'
+import { rolldown } from 'rolldown'
+
+const commands = path.resolve('dist/commands')
+const inputs = {}
+const walk = (dir) => {
+  for (const name of readdirSync(dir)) {
+    const file = path.join(dir, name)
+    if (statSync(file).isDirectory()) walk(file)
+    else if (name.endsWith('.js')) inputs[path.relative(commands, file).slice(0, -'.js'.length)] = file
+    // tsc's source map no longer describes the bundled file.
+    else if (name.endsWith('.js.map')) rmSync(file)
+  }
+}
+walk(commands)
+
+const bundle = await rolldown({
+  input: inputs,
+  platform: 'node',
+  external: [/^node:/, /^@oclif\//, /^@aws-sdk\//, /^@smithy\//, /^@statelyai\//],
+  logLevel: 'warn',
+})
+rmSync('dist/bundle-chunks', { recursive: true, force: true })
+await bundle.write({
+  dir: 'dist',
+  format: 'esm',
+  entryFileNames: 'commands/[name].js',
+  chunkFileNames: 'bundle-chunks/[name]-[hash].js',
+  sourcemap: false,
+})
+await bundle.close()
+console.log(`bundled ${Object.keys(inputs).length} commands`)
