@@ -1,9 +1,10 @@
-// node bench/lib/pipelined-gets.mjs PORT NAME... : sends one `get 0 - NAME` per name at once on one
-// connection, reads every reply and its bytes, and prints the milliseconds from the first line sent to
-// the last byte received (a raw client: what the server's per-file work costs, without tor's client).
+// node bench/lib/pipelined-gets.mjs PORT get|download NAME... : sends one `get 0 - NAME` (or `download NAME`)
+// per name at once on one connection, reads every reply and its bytes, and prints the milliseconds from the
+// first line sent to the last byte received (a raw client: what the server's per-file work costs, without
+// tor's client).
 import * as net from 'node:net'
 
-const [port, ...names] = process.argv.slice(2)
+const [port, verb, ...names] = process.argv.slice(2)
 const socket = net.connect({ host: '127.0.0.1', port: Number(port), noDelay: true })
 await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject))
 
@@ -40,6 +41,7 @@ const finished = new Promise((resolve, reject) => {
         if (line !== 'found') return reject(new Error(`file ${index}: expected found, got ${JSON.stringify(line)}`))
         phase = 'size'
       } else {
+        // get: `<size> <sha256> <from>`; download: `<size>`.
         remaining = Number(line.split(' ')[0])
         index++
         phase = 'bytes'
@@ -48,7 +50,7 @@ const finished = new Promise((resolve, reject) => {
     buffer = buffer.subarray(at)
   })
 })
-socket.write(names.map((name) => `get 0 - ${name}\n`).join(''))
+socket.write(names.map((name) => (verb === 'get' ? `get 0 - ${name}\n` : `download ${name}\n`)).join(''))
 const ms = await finished
 socket.end('exit\n')
 process.stdout.write(`${ms.toFixed(1)}\n`)
