@@ -15,8 +15,10 @@ export const RECEIVE_BUFFER_BYTES = 1 << 20
 const MIN_READ_BYTES = 64 << 10
 const SEND_CHUNK_BYTES = 1 << 20
 
-/** Sees every payload byte written to the file (a download's hash). */
+/** Sees every payload byte written to the file (a download's hash); while `saturated`, reading waits for `whenDrained`. */
 export interface PayloadHash {
+  readonly saturated?: boolean
+  whenDrained?(): Promise<void>
   update(bytes: Uint8Array): void
 }
 
@@ -181,6 +183,7 @@ export class ClientConnection {
         start,
         signal,
         onChunk: hash && ((chunk) => hash.update(chunk)),
+        beforeRead: hash && (() => (hash.saturated ? hash.whenDrained?.() : undefined)),
         onBytes: (sent) => {
           this.payloadBytes = sent
           this.lastActivity = Date.now()
@@ -232,6 +235,10 @@ export class ClientConnection {
       if (done) {
         this.sink = undefined
         sink.resolve()
+      } else if (sink.hash?.saturated) {
+        // The hash worker is behind: stop reading (the server waits in its socket) until it catches up.
+        void sink.hash.whenDrained?.().then(() => this.socket.destroyed || this.socket.resume())
+        return false
       }
     }
     if (offset < n) {

@@ -177,6 +177,7 @@ const hashFilePrefix = async (file: string, length: number, hash: TransferHash):
       if (bytesRead === 0) throw new Error(`${file} is shorter than the ${length} bytes already transferred`)
       hash.own(bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead))
       at += bytesRead
+      if (hash.saturated) await hash.whenDrained()
     }
   } finally {
     await handle.close()

@@ -7,9 +7,16 @@ import { chunkBytesFor } from '../storage/chunks.js'
 import { sendFromFd } from './send-from-fd.js'
 import { sendFromStream } from './send-from-stream.js'
 
+/** Sees every payload byte (an upload's hash); while `saturated`, no more is read until `whenDrained`. */
+export interface PayloadHash {
+  update(bytes: Uint8Array): void
+  readonly saturated?: boolean
+  whenDrained?(): Promise<void>
+}
+
 type PayloadTarget = {
   sink: Writable | undefined // undefined: drop the bytes (the sink failed, or there is none)
-  hash: { update(bytes: Uint8Array): void } | undefined
+  hash: PayloadHash | undefined
   received: number
   onBytes: ((received: number) => void) | undefined
   resolve: () => void
@@ -98,7 +105,7 @@ export class Connection {
    * sink fails (or there is none), the rest of the payload is read and dropped so
    * the next command parses, and the sink's error is the rejection.
    */
-  receivePayload(size: number, sink: Writable | undefined, onBytes?: (received: number) => void, hash?: { update(bytes: Uint8Array): void }): Promise<void> {
+  receivePayload(size: number, sink: Writable | undefined, onBytes?: (received: number) => void, hash?: PayloadHash): Promise<void> {
     if (size === 0) return Promise.resolve()
     return new Promise((resolve, reject) => {
       let sinkError: unknown
@@ -239,6 +246,7 @@ export class Connection {
       target.received += frame.bytes.length
       target.hash?.update(frame.bytes)
       if (target.sink && !target.sink.write(frame.bytes) && frame.remaining > 0) this.block(target.sink)
+      else if (target.hash?.saturated && frame.remaining > 0) this.blockOnHash(target.hash)
       target.onBytes?.(target.received)
       if (frame.remaining === 0) {
         this.payload = undefined
@@ -257,6 +265,13 @@ export class Connection {
     this.sinkBlocked = true
     this.socket.pause()
     sink.once('drain', () => this.unblock())
+  }
+
+  /** The hash worker is behind: the socket waits until it catches up (its memory is bounded, not this client's pace). */
+  private blockOnHash(hash: PayloadHash): void {
+    this.sinkBlocked = true
+    this.socket.pause()
+    void hash.whenDrained?.().then(() => this.unblock())
   }
 
   private unblock(): void {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { Worker } from 'node:worker_threads'
 
-// The worker: one SHA-256 per id over the chunks it is sent; the hex digest when asked.
+// The worker: one SHA-256 per id over the chunks it is sent, each acknowledged once hashed; the hex digest when asked.
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads')
 const { createHash } = require('node:crypto')
@@ -11,6 +11,8 @@ parentPort.on('message', ({ id, op, bytes }) => {
     let hash = hashes.get(id)
     if (!hash) hashes.set(id, (hash = createHash('sha256')))
     hash.update(new Uint8Array(bytes))
+    // Handed back to be filled again: no allocation per batch on either side.
+    parentPort.postMessage({ hashed: bytes.byteLength, bytes }, [bytes])
   } else if (op === 'digest') {
     const hash = hashes.get(id) ?? createHash('sha256')
     hashes.delete(id)
@@ -19,35 +21,65 @@ parentPort.on('message', ({ id, op, bytes }) => {
 })
 `
 
+/** Bytes handed to the worker and not hashed yet, across every transfer, above which the transfers wait. */
+const MAX_IN_FLIGHT_BYTES = 16 << 20
+/** Bytes are handed over in batches of this size: a message per socket read cost more than its bytes. */
+const BATCH_BYTES = 1 << 20
+
 /**
  * One worker thread per process hashes for every transfer: SHA-256 at about
  * 1.5 GB/s here is as fast as a transfer moves, so on the thread that moves the
  * bytes it nearly doubled a 1 GiB download's time, and on a server it would hold
  * up every other client. The worker is started on first use and does not keep the
- * process alive while no digest is awaited.
+ * process alive while no digest is awaited. What it has not hashed yet is bounded:
+ * above MAX_IN_FLIGHT_BYTES the transfers pause their sockets (`saturated`,
+ * `whenDrained`) until it catches up, so a worker slower than the network never
+ * turns into memory.
  */
 class HashWorker {
   private worker: Worker | undefined
   private nextId = 0
   private readonly waiting = new Map<number, { resolve: (hex: string) => void; reject: (error: unknown) => void }>()
+  private inFlight = 0
+  private drainWaiters: Array<() => void> = []
+  /** Batch buffers the worker handed back, to be filled again. */
+  private readonly free: ArrayBuffer[] = []
+
+  /** A buffer of BATCH_BYTES: one handed back by the worker, or a new one. */
+  batchBuffer(): Uint8Array {
+    return new Uint8Array(this.free.pop() ?? new ArrayBuffer(BATCH_BYTES))
+  }
 
   private get thread(): Worker {
     if (!this.worker) {
       const worker = new Worker(WORKER_SOURCE, { eval: true })
       worker.unref()
-      worker.on('message', ({ id, hex }: { id: number; hex: string }) => {
-        this.waiting.get(id)?.resolve(hex)
-        this.waiting.delete(id)
+      worker.on('message', (message: { hashed: number; bytes: ArrayBuffer } | { id: number; hex: string }) => {
+        if ('hashed' in message) {
+          if (message.bytes.byteLength === BATCH_BYTES && this.free.length < MAX_IN_FLIGHT_BYTES / BATCH_BYTES) this.free.push(message.bytes)
+          return this.hashed(message.hashed)
+        }
+        this.waiting.get(message.id)?.resolve(message.hex)
+        this.waiting.delete(message.id)
         if (this.waiting.size === 0) worker.unref()
       })
       worker.on('error', (error) => {
         for (const waiter of this.waiting.values()) waiter.reject(error)
         this.waiting.clear()
         this.worker = undefined
+        this.hashed(this.inFlight)
       })
       this.worker = worker
     }
     return this.worker
+  }
+
+  get saturated(): boolean {
+    return this.inFlight >= MAX_IN_FLIGHT_BYTES
+  }
+
+  whenDrained(): Promise<void> {
+    return this.saturated ? new Promise((resolve) => this.drainWaiters.push(resolve)) : Promise.resolve()
   }
 
   newId(): number {
@@ -55,6 +87,7 @@ class HashWorker {
   }
 
   update(id: number, buffer: ArrayBuffer): void {
+    this.inFlight += buffer.byteLength
     this.thread.postMessage({ id, op: 'update', bytes: buffer }, [buffer])
   }
 
@@ -70,45 +103,81 @@ class HashWorker {
   drop(id: number): void {
     this.worker?.postMessage({ id, op: 'drop' })
   }
+
+  private hashed(bytes: number): void {
+    this.inFlight -= bytes
+    if (this.saturated || this.drainWaiters.length === 0) return
+    for (const resume of this.drainWaiters.splice(0)) resume()
+  }
 }
 
 const shared = new HashWorker()
 
 /**
- * A SHA-256 computed on the shared hash worker. `update` copies the bytes (the
- * caller's buffer is reused) and hands the copy over without another copy; `own`
- * hands over a buffer the caller gives up. `digest` resolves once every chunk before
- * it is hashed; `destroy` forgets a hash that will not be finished.
+ * A SHA-256 computed on the shared hash worker. `update` copies the bytes into a
+ * batch (the caller's buffer is reused) and hands each full batch over without
+ * another copy; `own` hands over a buffer the caller gives up. `digest` resolves
+ * once every byte before it is hashed; `destroy` forgets a hash that will not be
+ * finished. While `saturated`, the caller should stop reading until `whenDrained`.
  */
 export class ParallelHash {
   private readonly id = shared.newId()
   private done = false
+  private batch: Uint8Array | undefined
+  private batched = 0
 
   update(bytes: Uint8Array): void {
-    this.own(new Uint8Array(bytes))
+    for (let at = 0; at < bytes.length; ) {
+      this.batch ??= shared.batchBuffer()
+      const n = Math.min(bytes.length - at, BATCH_BYTES - this.batched)
+      this.batch.set(bytes.subarray(at, at + n), this.batched)
+      this.batched += n
+      at += n
+      if (this.batched === BATCH_BYTES) this.flush()
+    }
   }
 
   /** Hashes `bytes`, which the caller must not use again. */
   own(bytes: Uint8Array): void {
+    this.flush()
     const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
     shared.update(this.id, (whole ? bytes.buffer : bytes.slice().buffer) as ArrayBuffer)
   }
 
+  get saturated(): boolean {
+    return shared.saturated
+  }
+
+  whenDrained(): Promise<void> {
+    return shared.whenDrained()
+  }
+
   digest(): Promise<string> {
+    this.flush()
     this.done = true
     return shared.digest(this.id)
   }
 
   destroy(): void {
+    this.batch = undefined
     if (this.done) return
     this.done = true
     shared.drop(this.id)
+  }
+
+  private flush(): void {
+    if (!this.batch || this.batched === 0) return
+    const full = this.batched === this.batch.length
+    shared.update(this.id, (full ? this.batch.buffer : this.batch.slice(0, this.batched).buffer) as ArrayBuffer)
+    this.batch = full ? undefined : this.batch
+    this.batched = 0
   }
 }
 
 /** The same interface over node:crypto on this thread: for small payloads, where a worker's round trip costs more than the hash. */
 export class InlineHash {
   private readonly hash = createHash('sha256')
+  readonly saturated = false
 
   update(bytes: Uint8Array): void {
     this.hash.update(bytes)
@@ -116,6 +185,10 @@ export class InlineHash {
 
   own(bytes: Uint8Array): void {
     this.hash.update(bytes)
+  }
+
+  whenDrained(): Promise<void> {
+    return Promise.resolve()
   }
 
   digest(): Promise<string> {

@@ -25,6 +25,8 @@ export const sendFromFd = (
     readonly onBytes?: (sent: number) => void
     /** Sees each chunk before it is written (a hash); the buffer is reused once written. */
     readonly onChunk?: (chunk: Uint8Array) => void
+    /** A promise to wait for before the next read (a hash worker that is behind), or undefined. */
+    readonly beforeRead?: () => Promise<void> | undefined
   },
 ): Promise<void> =>
   new Promise<void>((resolve, reject) => {
@@ -57,6 +59,8 @@ export const sendFromFd = (
         waiting[i] = () => readInto(i)
         return
       }
+      const wait = options.beforeRead?.()
+      if (wait) return void wait.then(() => settled || readInto(i))
       const want = Math.min(length, size - position)
       const at = position
       position += want

@@ -146,7 +146,10 @@ export const createSessionLogic = (env: SessionEnvironment) => {
         // Continuing a kept upload: the bytes kept are hashed first, so the checksum covers the whole file.
         yield* Effect.tryPromise({
           try: async () => {
-            for await (const chunk of prefix()) hash.own(chunk)
+            for await (const chunk of prefix()) {
+              hash.own(chunk)
+              if (hash.saturated) await hash.whenDrained()
+            }
           },
           catch: (cause) => new StorageFailure({ operation: `read the kept part of ${transfer.name}`, cause }),
         })

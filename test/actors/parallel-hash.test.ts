@@ -1,0 +1,35 @@
+import { createHash, randomBytes } from 'node:crypto'
+import { describe, expect, it } from 'vitest'
+import { ParallelHash } from '../../src/actors/parallel-hash.js'
+
+describe('the shared hash worker', () => {
+  it('says it is saturated once 16 MiB wait to be hashed, and drains, so a transfer that waits holds a bounded amount', async () => {
+    const chunk = randomBytes(256 << 10)
+    const hash = new ParallelHash()
+    const expected = createHash('sha256')
+    let handedOver = 0
+    let waits = 0
+    // 128 MiB, far more than the bound, as fast as the caller can: it waits whenever told to.
+    for (let i = 0; i < 512; i++) {
+      hash.update(chunk)
+      expected.update(chunk)
+      handedOver += chunk.length
+      if (hash.saturated) {
+        waits++
+        // Never more than the bound plus one batch and one chunk handed over before the first wait.
+        if (waits === 1) expect(handedOver).toBeLessThanOrEqual((16 << 20) + (1 << 20) + chunk.length)
+        await hash.whenDrained()
+        expect(hash.saturated).toBe(false)
+      }
+    }
+    expect(waits).toBeGreaterThan(0)
+    expect(await hash.digest()).toBe(expected.digest('hex'))
+  })
+
+  it('hashes odd-sized pieces across batch boundaries like sha256sum', async () => {
+    const bytes = randomBytes((3 << 20) + 12345)
+    const hash = new ParallelHash()
+    for (let at = 0; at < bytes.length; at += 77_777) hash.update(bytes.subarray(at, at + 77_777))
+    expect(await hash.digest()).toBe(createHash('sha256').update(bytes).digest('hex'))
+  })
+})
