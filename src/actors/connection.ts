@@ -3,7 +3,7 @@ import type { Readable, Writable } from 'node:stream'
 import { PeerClosed } from '../errors.js'
 import type { LineResult } from '../machines/session-rules.js'
 import { LineReader } from './line-reader.js'
-import { chunkBytesFor } from '../storage/chunks.js'
+import { acquireReadBuffers } from '../storage/chunks.js'
 import { sendFromFd } from './send-from-fd.js'
 import { sendFromStream } from './send-from-stream.js'
 
@@ -139,9 +139,16 @@ export class Connection {
     signal?: AbortSignal,
     onBytes?: (sent: number) => void,
   ): Promise<void> {
-    return 'fd' in source
-      ? sendFromFd(this.socket, source.fd, length, { chunkBytes: chunkBytesFor(length), start: source.start, signal, onBytes })
-      : sendFromStream(this.socket, source.stream, length, { signal, onBytes })
+    if (!('fd' in source)) return sendFromStream(this.socket, source.stream, length, { signal, onBytes })
+    const read = acquireReadBuffers(length)
+    return sendFromFd(this.socket, source.fd, length, { chunkBytes: read.buffers[0].length, buffers: read.buffers, start: source.start, signal, onBytes }).then(
+      () => read.release(true),
+      // A write may still hold a buffer: it is not reused.
+      (error: unknown) => {
+        read.release(false)
+        throw error
+      },
+    )
   }
 
   /** Writes reply lines. Callers that may write a lot use `writeAndDrain`; reads wait for the buffer to drain. */

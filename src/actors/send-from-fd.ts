@@ -20,6 +20,8 @@ export const sendFromFd = (
   size: number,
   options: {
     readonly chunkBytes: number
+    /** Two buffers to read into (the caller's, reused after): instead of allocating two of chunkBytes. */
+    readonly buffers?: readonly [Buffer, Buffer]
     readonly start?: number
     readonly signal?: AbortSignal
     readonly onBytes?: (sent: number) => void
@@ -31,8 +33,8 @@ export const sendFromFd = (
 ): Promise<void> =>
   new Promise<void>((resolve, reject) => {
     if (size === 0) return resolve()
-    const length = Math.min(options.chunkBytes, size)
-    const buffers = [Buffer.allocUnsafe(length), Buffer.allocUnsafe(length)] as const
+    const length = Math.min(options.buffers?.[0].length ?? options.chunkBytes, size)
+    const buffers = options.buffers ?? ([Buffer.allocUnsafe(length), Buffer.allocUnsafe(length)] as const)
     const busy = [false, false]
     const waiting: Array<(() => void) | undefined> = [undefined, undefined]
     let position = 0

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest'
+import { acquireReadBuffers } from '../../src/storage/chunks.js'
+
+describe('read buffers for downloads', () => {
+  it('are 1 MiB while few downloads run, and shrink so that all of them together stay within 64 MiB', () => {
+    const first = acquireReadBuffers(1 << 30)
+    expect(first.buffers[0].length).toBe(1 << 20)
+    const many = Array.from({ length: 999 }, () => acquireReadBuffers(1 << 30))
+    const held = [first, ...many].reduce((n, r) => n + r.buffers[0].length + r.buffers[1].length, 0)
+    // Early downloads keep their larger buffers; each later one gets its share of what is left.
+    expect(many.at(-1)!.buffers[0].length).toBe(64 << 10)
+    expect(held).toBeLessThanOrEqual(2 * (64 << 20) + 1000 * 2 * (64 << 10))
+    for (const r of [first, ...many]) r.release(false)
+  })
+
+  it('hands a small file one buffer of its size', () => {
+    const small = acquireReadBuffers(4096)
+    expect(small.buffers[0].length).toBe(4096)
+    small.release(true)
+  })
+
+  it('reuses buffers given back after a transfer that ended well, never those of one that failed', () => {
+    const ok = acquireReadBuffers(8 << 20)
+    const [a] = ok.buffers
+    ok.release(true)
+    expect(acquireReadBuffers(8 << 20).buffers).toContain(a)
+    const failed = acquireReadBuffers(8 << 20)
+    const [b, c] = failed.buffers
+    failed.release(false)
+    const next = acquireReadBuffers(8 << 20)
+    expect(next.buffers).not.toContain(b)
+    expect(next.buffers).not.toContain(c)
+  })
+})
