@@ -12,6 +12,7 @@ import type { SessionLog } from '../machines/server-session.js'
 import { Storage } from '../storage/storage.js'
 import { Connection } from './connection.js'
 import type { Inspect } from './inspector.js'
+import { indexDelayedEvents } from './delayed-events-index.js'
 import { acquireScoped } from './run-effect.js'
 import { formatSessionLog } from './server-log.js'
 import { createSessionLogic, SessionPort } from './server-session-io.js'
@@ -146,7 +147,11 @@ const acquireServer = (options: ServerOptions) =>
       },
     })
     const actor = yield* Effect.acquireRelease(
-      Effect.sync(() => createActor(logic, { input: { limits: options.limits }, inspect: options.inspect })),
+      Effect.sync(() => {
+        const actor = createActor(logic, { input: { limits: options.limits }, inspect: options.inspect })
+        indexDelayedEvents(actor.system)
+        return actor
+      }),
       (actor) => Effect.sync(() => actor.stop()),
     )
     const address = server.address() as net.AddressInfo

@@ -67,7 +67,7 @@ describe('a client that never reads', () => {
     await Promise.all(Array.from({ length: 400 }, (_, i) => writeFile(path.join(dir, `a-fairly-long-file-name-number-${i}.bin`), 'x')))
     const c = await connect()
     c.socket.pause()
-    await waitFor(t!.server.actor, (s) => 'client-1' in s.context.clients)
+    await waitFor(t!.server.actor, (s) => s.context.clients.has('client-1'))
     const ref = session('client-1')!
     const io = ref.getSnapshot().context.io as SessionPort
     let maxHeld = 0
@@ -123,7 +123,7 @@ describe('limits and timeouts', () => {
     const { logs } = await serve({ limits: { maxClients: 2 } })
     await connect()
     await connect()
-    await waitFor(t!.server.actor, (s) => Object.keys(s.context.clients).length === 2)
+    await waitFor(t!.server.actor, (s) => s.context.clients.size === 2)
     const third = await connect()
     expect((await third.rest()).toString()).toBe('error server full (2 clients), try again later\n')
     await logs.waitFor(/refused a connection from 127\.0\.0\.1:\d+: server full/)
@@ -132,7 +132,7 @@ describe('limits and timeouts', () => {
   it('refuses a client over --max-per-ip with one error line and closes it', async () => {
     await serve({ limits: { maxPerIp: 1 } })
     const first = await connect()
-    await waitFor(t!.server.actor, (s) => Object.keys(s.context.clients).length === 1)
+    await waitFor(t!.server.actor, (s) => s.context.clients.size === 1)
     const second = await connect()
     expect((await second.rest()).toString()).toBe('error too many connections from your address (max 1)\n')
     await first.send('show\n')
