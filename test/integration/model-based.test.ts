@@ -31,6 +31,10 @@ const sessionModel = createMachine({
         GET_RESUME: 'resumed',
         GET_STALE: 'startedOver',
         PUT: 'putReceivingSize',
+        STORE_LINE: 'storeReceivingFile',
+        STORE_BAD_NAME: 'storeDropping',
+        STORE_UNDELIMITED: 'storeClosed',
+        FEATURES: 'featuresListed',
         AUTH_OK: 'loggedIn',
         AUTH_FAIL: 'loginFailed',
         EXIT: 'exit',
@@ -60,6 +64,13 @@ const sessionModel = createMachine({
     awaitingChecksum: { on: { CHECKSUM_OK: 'putStored', CHECKSUM_BAD: 'checksumRefused' } },
     putStored: {},
     checksumRefused: {},
+    storeReceivingFile: { on: { STORE_BYTES_OK: 'storeStored', STORE_BYTES_BAD: 'storeChecksumRefused', DISCONNECT: 'disconnected' } },
+    storeStored: {},
+    storeChecksumRefused: {},
+    storeDropping: { on: { STORE_DROPPED_BYTES: 'storeRefused', DISCONNECT: 'disconnected' } },
+    storeRefused: {},
+    storeClosed: { type: 'final' },
+    featuresListed: {},
     exit: { type: 'final' },
     disconnected: { type: 'final' },
   },
@@ -73,6 +84,9 @@ const serverState: Record<string, unknown> = {
   putReceivingSize: 'receivingSize',
   putReceivingFile: { transferring: { receivingFile: 'progressing' } },
   awaitingChecksum: 'awaitingChecksum',
+  storeReceivingFile: { storingWhole: 'progressing' },
+  storeDropping: { droppingPayload: 'progressing' },
+  storeClosed: undefined,
   exit: undefined,
   disconnected: undefined,
   loginsExhausted: undefined,
@@ -90,6 +104,7 @@ beforeAll(async () => {
 afterAll(() => t.stop())
 
 const HELLO = createHash('sha256').update('hello').digest('hex')
+const DATA = createHash('sha256').update('data').digest('hex')
 
 /** What a client does for each model event, with the replies it must get. */
 const steps: Record<string, (c: RawClient) => Promise<void>> = {
@@ -171,6 +186,34 @@ const steps: Record<string, (c: RawClient) => Promise<void>> = {
   CHECKSUM_BAD: async (c) => {
     await c.send(`${'0'.repeat(64)}\n`)
     expect(await c.line()).toMatch(/^error checksum mismatch: /)
+  },
+  // A store's line goes first, its 4 bytes in the next step: the session waits for them in between.
+  STORE_LINE: async (c) => {
+    await c.send(`store 4 ${DATA} model-store.txt\n`)
+  },
+  STORE_BYTES_OK: async (c) => {
+    await c.send('data')
+    expect(await c.line()).toBe('end')
+  },
+  STORE_BYTES_BAD: async (c) => {
+    await c.send('dat!')
+    expect(await c.line()).toMatch(/^error checksum mismatch: /)
+  },
+  STORE_BAD_NAME: async (c) => {
+    await c.send(`store 4 ${DATA} ../model-store.txt\n`)
+  },
+  STORE_DROPPED_BYTES: async (c) => {
+    await c.send('show')
+    expect(await c.line()).toBe('error invalid file name')
+  },
+  STORE_UNDELIMITED: async (c) => {
+    await c.send('store four - x\n')
+    expect(await c.line()).toMatch(/^error store needs <size> .*; closing$/)
+    await c.closed()
+  },
+  FEATURES: async (c) => {
+    await c.send('features\n')
+    expect([await c.line(), await c.line(), await c.line(), await c.line(), await c.line(), await c.line()]).toEqual(['ok', 'get', 'put', 'hashes', 'store', 'end'])
   },
   AUTH_OK: async (c) => {
     await c.send(`auth modeler ${token}\n`)
