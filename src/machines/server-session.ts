@@ -686,35 +686,31 @@ export const serverSessionMachine = setup({
         id: 'prepareUpload',
         src: 'prepareUpload',
         input: ({ context }) => ({ ...ref({ context }), ...uploadOf(context) }),
-        onDone: [
-          {
-            target: 'transferring.receivingFile',
-            actions: [
-              // (Traces recorded before uploads could be continued have no output here: from 0.)
-              {
-                type: 'startTransfer',
-                params: ({ context, event }) => ({ ...uploadOf(context), ...((event.output?.from ?? 0) > 0 ? { offset: event.output!.from } : {}) }),
-              },
-              { type: 'reply', params: ({ context, event }) => ({ lines: [sizeAccepted(context, event.output?.from ?? 0)] }) },
-            ],
-          },
-        ],
-        onError: [
-          {
-            target: 'awaitingCommand',
-            actions: [
-              { type: 'reply', params: failureReply },
-              {
-                type: 'log',
-                params: ({ context, event }) => ({
-                  kind: 'refused',
-                  command: `upload ${nameOf(context)} (size ${uploadOf(context).size})`,
-                  reason: failureOf(event.error).message,
-                }),
-              },
-            ],
-          },
-        ],
+        onDone: {
+          target: 'transferring.receivingFile',
+          actions: [
+            // (Traces recorded before uploads could be continued have no output here: from 0.)
+            {
+              type: 'startTransfer',
+              params: ({ context, event }) => ({ ...uploadOf(context), ...((event.output?.from ?? 0) > 0 ? { offset: event.output!.from } : {}) }),
+            },
+            { type: 'reply', params: ({ context, event }) => ({ lines: [sizeAccepted(context, event.output?.from ?? 0)] }) },
+          ],
+        },
+        onError: {
+          target: 'awaitingCommand',
+          actions: [
+            { type: 'reply', params: failureReply },
+            {
+              type: 'log',
+              params: ({ context, event }) => ({
+                kind: 'refused',
+                command: `upload ${nameOf(context)} (size ${uploadOf(context).size})`,
+                reason: failureOf(event.error).message,
+              }),
+            },
+          ],
+        },
       },
     },
     transferring: {
