@@ -26,31 +26,32 @@ const checkedName = (name: string) => {
   return reason === undefined ? Effect.succeed(name) : Effect.fail(new InvalidFileName({ name, reason }))
 }
 
-/** Reads listing rows up to `end`. */
-const readListing = async (connection: ClientConnection, signal: AbortSignal): Promise<FileEntry[]> => {
-  const entries: FileEntry[] = []
+/** Reads the lines after an `ok` up to `end`, each turned into a row by `parse` (which throws on a bad one). */
+const readRows = async <A>(connection: ClientConnection, signal: AbortSignal, parse: (text: string, count: number) => A): Promise<A[]> => {
+  const rows: A[] = []
   for (;;) {
     const line = await connection.readLine(signal)
     if (line._tag === 'Invalid') throw new ProtocolViolation({ detail: line.message })
-    if (line.text === Reply.end) return entries
-    if (isErrorReply(line.text)) throw new ServerRefused({ reply: line.text })
-    const entry = decodeListingRow(line.text)
-    if (entry instanceof ProtocolViolation) throw entry
-    entries.push(entry)
+    if (line.text === Reply.end) return rows
+    rows.push(parse(line.text, rows.length))
   }
 }
 
-/** Reads the feature names after `features`'s ok, up to `end`. */
-const readFeatures = async (connection: ClientConnection, signal: AbortSignal): Promise<string[]> => {
-  const features: string[] = []
-  for (;;) {
-    const line = await connection.readLine(signal)
-    if (line._tag === 'Invalid') throw new ProtocolViolation({ detail: line.message })
-    if (line.text === Reply.end) return features
-    if (!/^[a-z][a-z0-9-]{0,31}$/.test(line.text) || features.length >= 64) throw new ProtocolViolation({ detail: `unexpected feature line from server: ${JSON.stringify(line.text.slice(0, 80))}` })
-    features.push(line.text)
-  }
-}
+/** Listing rows; an `error ...` line instead of a row is the server refusing mid-listing. */
+const readListing = (connection: ClientConnection, signal: AbortSignal): Promise<FileEntry[]> =>
+  readRows(connection, signal, (text) => {
+    if (isErrorReply(text)) throw new ServerRefused({ reply: text })
+    const entry = decodeListingRow(text)
+    if (entry instanceof ProtocolViolation) throw entry
+    return entry
+  })
+
+/** Feature names (short lowercase words, at most 64 of them). */
+const readFeatures = (connection: ClientConnection, signal: AbortSignal): Promise<string[]> =>
+  readRows(connection, signal, (text, count) => {
+    if (!/^[a-z][a-z0-9-]{0,31}$/.test(text) || count >= 64) throw new ProtocolViolation({ detail: `unexpected feature line from server: ${JSON.stringify(text.slice(0, 80))}` })
+    return text
+  })
 
 /**
  * A small file of Uploads read whole for a store: its bytes and their SHA-256, read from one

@@ -185,6 +185,22 @@ describe('tor client upload, many files', () => {
     expect(lines).toContain('features')
   })
 
+  it('stops at a server whose features answer does not end, and sends it no store', async () => {
+    const lines: string[] = []
+    const { port: fake, server } = await fakeServer((line) => {
+      lines.push(line)
+      if (line === 'features') return `ok\n${'store\n'.repeat(100)}`
+      return undefined
+    })
+    const dir = path.join(cwd, 'up-hostile')
+    await mkdir(path.join(dir, 'Uploads'), { recursive: true })
+    await writeFile(path.join(dir, 'Uploads', 'h1.txt'), 'one')
+    const r = await tor(['client', 'upload', '--all', '--port', String(fake), '--dir', dir], { cwd })
+    server.close()
+    expect(r.code).toBe(1)
+    expect(lines.filter((l) => l.startsWith('store'))).toEqual([])
+  })
+
   it('refuses a path outside Uploads, saying where uploads come from', async () => {
     const r = await tor(['client', 'upload', '/etc/passwd', 'x.txt', ...port(), '--dir', path.join(cwd, 'up2')], { cwd })
     expect(r.code).toBe(2)
