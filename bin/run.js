@@ -3,5 +3,5 @@
 // reading our errors get one line per error instead. (Set before oclif loads: it reads it once.)
 if (!process.stderr.isTTY && process.env.OCLIF_COLUMNS === undefined) process.env.OCLIF_COLUMNS = '100000'
 
-const { execute } = await import('@oclif/core')
+const { execute } = await import('@oclif/core/execute')
 await execute({ dir: import.meta.url })

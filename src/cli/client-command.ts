@@ -1,5 +1,5 @@
 import * as path from 'node:path'
-import { Command } from '@oclif/core'
+import { Command } from '@oclif/core/command'
 import { TorClient, type Success } from '../actors/client-runtime.js'
 import { askHidden, clientOptionsFrom } from './client-flags.js'
 import { isTorError, type TorError } from '../errors.js'

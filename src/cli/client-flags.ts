@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import * as readline from 'node:readline'
-import { Flags } from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import type { ClientOptions } from '../actors/client-runtime.js'
 import { normalizeFingerprint } from '../actors/server-trust.js'
 

@@ -1,4 +1,5 @@
-import { Command, Flags } from '@oclif/core'
+import { Command } from '@oclif/core/command'
+import * as Flags from '@oclif/core/flags'
 import { startStatelyInspector } from '../../actors/inspector.js'
 import { TorClient } from '../../actors/client-runtime.js'
 import { askHidden, clientFlags, clientOptionsFrom } from '../../cli/client-flags.js'

@@ -1,6 +1,6 @@
 import { readdir } from 'node:fs/promises'
 import * as path from 'node:path'
-import { Flags } from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import { OneShotClientCommand } from '../../cli/client-command.js'
 import { clientFlags } from '../../cli/client-flags.js'
 import { isValidName } from '../../protocol/index.js'

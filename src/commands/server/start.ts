@@ -1,5 +1,6 @@
 import * as path from 'node:path'
-import { Command, Flags } from '@oclif/core'
+import { Command } from '@oclif/core/command'
+import * as Flags from '@oclif/core/flags'
 import { batchedLines } from '../../cli/batched-lines.js'
 import { serve } from '../../cli/serve.js'
 import { parseByteSize, parseDuration, parseSeconds } from '../../cli/sizes.js'

@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import * as path from 'node:path'
-import { Command, Flags } from '@oclif/core'
+import { Command } from '@oclif/core/command'
+import * as Flags from '@oclif/core/flags'
 import { statechartFiles } from '../../statecharts/export.js'
 
 export default class StatechartsExport extends Command {

@@ -1,4 +1,4 @@
-import { Command } from '@oclif/core'
+import { Command } from '@oclif/core/command'
 import { MACHINES } from '../../statecharts/registry.js'
 
 export default class StatechartsList extends Command {

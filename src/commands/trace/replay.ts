@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises'
-import { Args, Command } from '@oclif/core'
+import * as Args from '@oclif/core/args'
+import { Command } from '@oclif/core/command'
 import { findMachine } from '../../statecharts/registry.js'
 import { parseTrace } from '../../trace/format.js'
 import { formatState, replayTrace } from '../../trace/replay.js'

@@ -1,4 +1,5 @@
-import { Args, Flags } from '@oclif/core'
+import * as Args from '@oclif/core/args'
+import * as Flags from '@oclif/core/flags'
 import { addAccount, parsePermissions } from '../../../accounts/accounts.js'
 import { stateDirFlag, UsersCommand } from '../../../cli/users-command.js'
 

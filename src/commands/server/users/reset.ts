@@ -1,4 +1,4 @@
-import { Args } from '@oclif/core'
+import * as Args from '@oclif/core/args'
 import { resetAccount } from '../../../accounts/accounts.js'
 import { stateDirFlag, UsersCommand } from '../../../cli/users-command.js'
 
