@@ -7,6 +7,7 @@ import { ConnectionFailed, StorageFailure, TransferIncomplete, type UntrustedSer
 import type { LineResult } from '../machines/session-rules.js'
 import { LineReader } from './line-reader.js'
 import { sendFromFd } from './send-from-fd.js'
+import type { PayloadHash } from './parallel-hash.js'
 import { checkServerCertificate, type TrustOptions } from './server-trust.js'
 import { connectTransport } from './transport.js'
 
@@ -14,13 +15,6 @@ export const RECEIVE_BUFFER_BYTES = 1 << 20
 /** Gathered payload is written out when less than this is left for the next read. */
 const MIN_READ_BYTES = 64 << 10
 const SEND_CHUNK_BYTES = 1 << 20
-
-/** Sees every payload byte written to the file (a download's hash); while `saturated`, reading waits for `whenDrained`. */
-export interface PayloadHash {
-  readonly saturated?: boolean
-  whenDrained?(): Promise<void>
-  update(bytes: Uint8Array): void
-}
 
 type FileSink = {
   readonly fd: number
@@ -183,7 +177,7 @@ export class ClientConnection {
         start,
         signal,
         onChunk: hash && ((chunk) => hash.update(chunk)),
-        beforeRead: hash && (() => (hash.saturated ? hash.whenDrained?.() : undefined)),
+        beforeRead: hash && (() => (hash.saturated ? hash.whenDrained() : undefined)),
         onBytes: (sent) => {
           this.payloadBytes = sent
           this.lastActivity = Date.now()
@@ -237,7 +231,7 @@ export class ClientConnection {
         sink.resolve()
       } else if (sink.hash?.saturated) {
         // The hash worker is behind: stop reading (the server waits in its socket) until it catches up.
-        void sink.hash.whenDrained?.().then(() => this.socket.destroyed || this.socket.resume())
+        void sink.hash.whenDrained().then(() => this.socket.destroyed || this.socket.resume())
         return false
       }
     }

@@ -5,14 +5,8 @@ import type { LineResult } from '../machines/session-rules.js'
 import { LineReader } from './line-reader.js'
 import { acquireReadBuffers } from '../storage/chunks.js'
 import { sendFromFd } from './send-from-fd.js'
+import type { PayloadHash } from './parallel-hash.js'
 import { sendFromStream } from './send-from-stream.js'
-
-/** Sees every payload byte (an upload's hash); while `saturated`, no more is read until `whenDrained`. */
-export interface PayloadHash {
-  update(bytes: Uint8Array): void
-  readonly saturated?: boolean
-  whenDrained?(): Promise<void>
-}
 
 type PayloadTarget = {
   sink: Writable | undefined // undefined: drop the bytes (the sink failed, or there is none)
@@ -278,7 +272,7 @@ export class Connection {
   private blockOnHash(hash: PayloadHash): void {
     this.sinkBlocked = true
     this.socket.pause()
-    void hash.whenDrained?.().then(() => this.unblock())
+    void hash.whenDrained().then(() => this.unblock())
   }
 
   private unblock(): void {

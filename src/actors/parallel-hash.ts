@@ -198,6 +198,16 @@ export class InlineHash {
   destroy(): void {}
 }
 
+/**
+ * What a connection feeds payload bytes to (either hash below): while `saturated`, it reads no
+ * more until `whenDrained`, so a hash that is behind costs waiting, not memory.
+ */
+export interface PayloadHash {
+  update(bytes: Uint8Array): void
+  readonly saturated: boolean
+  whenDrained(): Promise<void>
+}
+
 /** Payloads smaller than this are hashed on the thread that moves them. */
 const INLINE_HASH_BYTES = 1 << 20
 

@@ -142,6 +142,13 @@ const payloadOf = (context: SessionContext): number => {
   const decided = decision(context)
   return decided.next === 'refuse' ? (decided.payload ?? 0) : (wholeOf(context)?.size ?? 0)
 }
+/** An existing name needs overwrite, a new one upload. */
+const mayWrite = (context: SessionContext, target: { readonly exists: boolean }) => context.permissions.includes(target.exists ? 'overwrite' : 'upload')
+/** The log entry of the refused line just decided on: the first few in a row one by one, the rest summarized later. */
+const refusalLog = (context: SessionContext): SessionLog | undefined => {
+  const refused = decision(context) as { command: string; reason: string }
+  return context.refusals <= LOGGED_REFUSALS ? { kind: 'refused', command: refused.command, reason: refused.reason } : undefined
+}
 /** The upload decided on, once its size line was accepted. */
 const uploadOf = (context: SessionContext): Transfer => {
   const size = context.size as Extract<SizeDecision, { accepted: true }>
@@ -318,9 +325,10 @@ export const serverSessionMachine = setup({
     loginAccepted: (_, permissions: readonly Permission[] | undefined) => permissions !== undefined,
     tooManyFailedLogins: ({ context }) => context.failedLogins >= context.limits.maxFailedLogins,
     /** An existing name needs overwrite, a new one upload. */
-    mayWriteTarget: ({ context }, target: { exists: boolean }) => context.permissions.includes(target.exists ? 'overwrite' : 'upload'),
+    mayWriteTarget: ({ context }, target: { exists: boolean }) => mayWrite(context, target),
+    /** The same for a store. */
+    mayWriteWhole: ({ context }, target: { exists: boolean }) => wholeOf(context) !== undefined && mayWrite(context, target),
     mayWriteAnyName: ({ context }) => context.permissions.includes('upload') && context.permissions.includes('overwrite'),
-    mayWriteWhole: ({ context }, target: { exists: boolean }) => wholeOf(context) !== undefined && context.permissions.includes(target.exists ? 'overwrite' : 'upload'),
     /** Payload bytes are on the wire to the client: no reply line may interrupt them. */
     sendingPayload: ({ context }) => context.transfer?.direction === 'download',
   },
@@ -439,13 +447,7 @@ export const serverSessionMachine = setup({
           actions: [
             { type: 'holdReply', params: ({ context }) => ({ line: (decision(context) as { reply: string }).reply }) },
             'countRefusal',
-            {
-              type: 'log',
-              params: ({ context }) => {
-                const refused = decision(context) as { command: string; reason: string }
-                return context.refusals <= LOGGED_REFUSALS ? { kind: 'refused', command: refused.command, reason: refused.reason } : undefined
-              },
-            },
+            { type: 'log', params: ({ context }) => refusalLog(context) },
           ],
         },
         {
@@ -453,13 +455,7 @@ export const serverSessionMachine = setup({
           actions: [
             { type: 'reply', params: ({ context }) => ({ lines: [(decision(context) as { reply: string }).reply] }) },
             'countRefusal',
-            {
-              type: 'log',
-              params: ({ context }) => {
-                const refused = decision(context) as { command: string; reason: string }
-                return context.refusals <= LOGGED_REFUSALS ? { kind: 'refused', command: refused.command, reason: refused.reason } : undefined
-              },
-            },
+            { type: 'log', params: ({ context }) => refusalLog(context) },
           ],
         },
       ],
@@ -834,7 +830,7 @@ export const serverSessionMachine = setup({
       ...stallWatch({ replyOnStall: true }),
     },
     droppingPayload: {
-      description: 'A store refused before its bytes (name, permission, size, space): they are read and dropped, then the refusal is answered, so the next command parses.',
+      description: 'A store refused before its bytes (name, permission, size): they are read and dropped, then the refusal is answered, so the next command parses.',
       invoke: {
         id: 'dropPayload',
         src: 'dropPayload',

@@ -1,15 +1,13 @@
 import { createHash } from 'node:crypto'
-import { read } from 'node:fs'
 import * as Effect from 'effect/Effect'
 import { StorageFailure } from '../errors.js'
+import { readAt } from './read-whole.js'
 import type { OpenedFile } from './storage.js'
 
 const READ_BYTES = 1 << 20
 /** Versions whose hash is kept (64 bytes of hex and a key each: a few MiB at most). */
 const MAX_KEPT = 100_000
 
-const readAt = (fd: number, buffer: Buffer, position: number) =>
-  new Promise<number>((resolve, reject) => read(fd, buffer, 0, buffer.length, position, (error, n) => (error ? reject(error) : resolve(n))))
 
 /** SHA-256 of `size` bytes of an open descriptor, by positional reads (the descriptor's offset is not moved). */
 export const hashDescriptor = async (fd: number, size: number): Promise<string> => {

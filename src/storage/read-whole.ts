@@ -7,8 +7,9 @@ import type { OpenedFile } from './storage.js'
 /** Files up to this size are read whole when opened and sent with their size line in one write. */
 export const WHOLE_FILE_BYTES = 64 << 10
 
-const readAt = (fd: number, buffer: Buffer, at: number) =>
-  new Promise<number>((resolve, reject) => read(fd, buffer, at, buffer.length - at, at, (error, n) => (error ? reject(error) : resolve(n))))
+/** Reads into all of `buffer` from `position` of the open file `fd` (the descriptor's offset is not moved): the bytes read. */
+export const readAt = (fd: number, buffer: Uint8Array, position: number) =>
+  new Promise<number>((resolve, reject) => read(fd, buffer, 0, buffer.length, position, (error, n) => (error ? reject(error) : resolve(n))))
 
 /**
  * The whole content of a small opened file (exactly `file.size` bytes: a file that
@@ -21,7 +22,7 @@ export const readWhole = (file: OpenedFile): Effect.Effect<Buffer, StorageFailur
     return Effect.tryPromise({
       try: async () => {
         for (let at = 0; at < file.size; ) {
-          const n = await readAt(file.fd, bytes, at)
+          const n = await readAt(file.fd, bytes.subarray(at), at)
           if (n === 0) throw new Error(`the file ended at ${at} of ${file.size} bytes`)
           at += n
         }
