@@ -16,9 +16,12 @@ export const faultyProxy = async (
     const upstream = net.connect(targetPort, '127.0.0.1')
     sockets.add(client).add(upstream)
     let before = 0
+    // A cut towards the client still delivers what was forwarded before it (written, maybe not yet flushed),
+    // then ends: how many bytes arrive must not depend on how fast the client reads.
+    let ending = false
     const cut = () => {
-      client.destroy()
       upstream.destroy()
+      if (!ending) client.destroy()
     }
     client.on('error', cut).on('close', cut)
     upstream.on('error', cut).on('close', cut)
@@ -33,7 +36,12 @@ export const faultyProxy = async (
     upstream.on('data', (chunk: Buffer) => {
       const out = toClient(chunk, before)
       before += chunk.length
-      if (out === 'cut') return cut()
+      if (out === 'cut') {
+        ending = true
+        upstream.destroy()
+        client.end()
+        return
+      }
       client.write(out)
     })
   })
