@@ -7,15 +7,14 @@ import { acquireReadBuffers } from '../storage/chunks.js'
 import { sendFromFd } from './send-from-fd.js'
 import type { PayloadHash } from './parallel-hash.js'
 import { sendFromStream } from './send-from-stream.js'
+import { StagedPayload } from './staged-payload.js'
+import type { AcceptedSocket } from './transport.js'
 
-type PayloadTarget = {
-  sink: Writable | undefined // undefined: drop the bytes (the sink failed, or there is none)
-  hash: PayloadHash | undefined
-  received: number
-  onBytes: ((received: number) => void) | undefined
-  resolve: () => void
-  reject: (error: unknown) => void
-}
+/**
+ * Where every connection's reads land between payloads: each read is copied into its
+ * connection's line decoder before the next read anywhere, so one buffer serves all.
+ */
+const LINE_READ_BUFFER = Buffer.allocUnsafeSlow(64 << 10)
 
 export interface ConnectionOptions {
   readonly maxLineBytes?: number
@@ -34,37 +33,39 @@ export interface ConnectionOptions {
  * Memory is bounded whatever the client does: unread input above `maxBufferedBytes`
  * pauses the socket; no line is handed out while replies wait in the socket's
  * buffer (a client that does not read stops being read); listings wait for the
- * socket to drain between batches; payloads move through two buffers (download)
- * or the file stream's high-water mark (upload). Lines are handed out at most
+ * socket to drain between batches; payloads move through two buffers (download) or
+ * a few stage buffers (upload, `StagedPayload`). A plain TCP socket is read into those
+ * directly (`onread`), and between payloads into one line buffer all connections
+ * share. Lines are handed out at most
  * `linesPerTurn` per event-loop turn, so one flooding client cannot starve the others.
  */
 export class Connection {
+  readonly socket: Socket
   private readonly lines: LineReader
-  private payload: PayloadTarget | undefined
-  private sinkBlocked = false
+  private payload: StagedPayload | undefined
   private turnLines = 0
   private turnScheduled = false
   private closing = false
   private tickCorked = false
 
   constructor(
-    readonly socket: Socket,
+    accepted: AcceptedSocket,
     private readonly options: ConnectionOptions = {},
   ) {
     this.lines = new LineReader(options.maxLineBytes)
-    socket.on('data', (chunk: Buffer) => {
-      // Once closing, input is read and dropped, so the client's end of input is seen and the socket closes.
-      if (this.closing) return
-      this.lines.decoder.push(chunk)
-      this.pump()
-    })
+    this.socket =
+      typeof accepted === 'function' ? accepted({ buffer: () => this.nextReadBuffer(), callback: (n, buffer) => this.onRead(n, buffer) }) : accepted
+    // Fires only for a socket not read into our buffers (TLS).
+    this.socket.on('data', (chunk: Buffer) => this.onBytes(chunk, false))
     const end = () => {
       this.lines.end()
+      // A payload read whole is not cut by the end of input that follows it (a client that half-closes after its upload).
+      if (this.payload && !this.payload.read) this.payload.abort(new PeerClosed({ during: 'upload' }))
       this.pump()
     }
-    socket.on('end', end)
-    socket.on('close', end)
-    socket.on('error', end)
+    this.socket.on('end', end)
+    this.socket.on('close', end)
+    this.socket.on('error', end)
   }
 
   get remoteAddress(): string {
@@ -102,23 +103,28 @@ export class Connection {
   receivePayload(size: number, sink: Writable | undefined, onBytes?: (received: number) => void, hash?: PayloadHash): Promise<void> {
     if (size === 0) return Promise.resolve()
     return new Promise((resolve, reject) => {
-      let sinkError: unknown
-      const onSinkError = (error: unknown) => {
-        sinkError ??= error
-        if (this.payload) this.payload.sink = undefined
-        this.unblock()
-      }
-      sink?.on('error', onSinkError)
-      const settle = () => sink?.off('error', onSinkError)
-      this.lines.decoder.expectRaw(size)
-      this.payload = {
-        sink,
-        hash,
-        received: 0,
+      const payload = new StagedPayload(size, sink, hash, {
         onBytes,
-        resolve: () => (settle(), sinkError ? reject(sinkError) : resolve()),
-        reject: (error) => (settle(), reject(error)),
+        resume: () => this.pump(),
+        settle: (error) => {
+          if (this.payload === payload) this.payload = undefined
+          if (error === undefined) resolve()
+          else reject(error)
+          this.pump()
+        },
+      })
+      this.payload = payload
+      // Bytes that came with the size line are in the decoder already.
+      const decoder = this.lines.decoder
+      const early = Math.min(decoder.bufferedBytes, size)
+      if (early > 0) {
+        decoder.expectRaw(early)
+        for (let frame = decoder.next(); frame?._tag === 'Raw'; frame = decoder.next()) {
+          payload.copy(frame.bytes)
+          if (frame.remaining === 0) break
+        }
       }
+      if (this.lines.ended && !payload.read) payload.abort(new PeerClosed({ during: 'upload' }))
       this.pump()
     })
   }
@@ -231,53 +237,45 @@ export class Connection {
     this.turnLines++
   }
 
+  /** Where the next read of a socket read into our buffers lands: the payload's stage while one is read, else the shared line buffer. */
+  private nextReadBuffer(): Buffer {
+    const payload = this.payload
+    return payload && !payload.read ? payload.readBuffer() : LINE_READ_BUFFER
+  }
+
+  private onRead(n: number, buffer: Buffer): boolean {
+    if (buffer === LINE_READ_BUFFER) this.onBytes(buffer.subarray(0, n), true)
+    else if (!this.closing) {
+      // A stage is handed out only while its payload is being read, and the read that ends it hands out the line buffer.
+      this.payload?.onRead(n)
+      this.pump()
+    }
+    return true
+  }
+
+  /** Bytes read anywhere but a stage: the payload's part goes to its stage, the rest to the line decoder (copied when `reused`). */
+  private onBytes(chunk: Buffer, reused: boolean): void {
+    // Once closing, input is read and dropped, so the client's end of input is seen and the socket closes.
+    if (this.closing) return
+    const payload = this.payload
+    const taken = payload && !payload.read ? payload.copy(chunk) : 0
+    if (taken < chunk.length) {
+      const rest = chunk.subarray(taken)
+      this.lines.decoder.push(reused ? Buffer.from(rest) : rest)
+    }
+    this.pump()
+  }
+
   private pump(): void {
-    if (this.payload) return this.pumpPayload()
+    const payload = this.payload
+    if (payload && !payload.read) {
+      if (payload.waiting) this.socket.pause()
+      else if (this.socket.isPaused() && !this.lines.ended) this.socket.resume()
+      return
+    }
     this.lines.pump()
     const limit = this.options.maxBufferedBytes ?? 1 << 20
     if (this.lines.decoder.bufferedBytes > limit) this.socket.pause()
     else if (this.socket.isPaused() && !this.lines.ended) this.socket.resume()
-  }
-
-  private pumpPayload(): void {
-    const target = this.payload!
-    if (this.sinkBlocked) return
-    const decoder = this.lines.decoder
-    for (let frame = decoder.next(); frame?._tag === 'Raw'; frame = decoder.next()) {
-      target.received += frame.bytes.length
-      target.hash?.update(frame.bytes)
-      if (target.sink && !target.sink.write(frame.bytes) && frame.remaining > 0) this.block(target.sink)
-      else if (target.hash?.saturated && frame.remaining > 0) this.blockOnHash(target.hash)
-      target.onBytes?.(target.received)
-      if (frame.remaining === 0) {
-        this.payload = undefined
-        target.resolve()
-        return this.pump()
-      }
-      if (this.sinkBlocked) return
-    }
-    if (this.lines.ended) {
-      this.payload = undefined
-      target.reject(new PeerClosed({ during: 'upload' }))
-    } else if (this.socket.isPaused()) this.socket.resume()
-  }
-
-  private block(sink: Writable): void {
-    this.sinkBlocked = true
-    this.socket.pause()
-    sink.once('drain', () => this.unblock())
-  }
-
-  /** The hash worker is behind: the socket waits until it catches up (its memory is bounded, not this client's pace). */
-  private blockOnHash(hash: PayloadHash): void {
-    this.sinkBlocked = true
-    this.socket.pause()
-    void hash.whenDrained().then(() => this.unblock())
-  }
-
-  private unblock(): void {
-    if (!this.sinkBlocked) return
-    this.sinkBlocked = false
-    this.pump()
   }
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { Worker } from 'node:worker_threads'
+import { giveBackBuffer, takeBuffer } from '../storage/chunks.js'
 
 // The worker: one SHA-256 per id over the chunks it is sent, each acknowledged once hashed; the hex digest when asked.
 const WORKER_SOURCE = `
@@ -42,13 +43,6 @@ class HashWorker {
   private readonly waiting = new Map<number, { resolve: (hex: string) => void; reject: (error: unknown) => void }>()
   private inFlight = 0
   private drainWaiters: Array<() => void> = []
-  /** Batch buffers the worker handed back, to be filled again. */
-  private readonly free: ArrayBuffer[] = []
-
-  /** A buffer of BATCH_BYTES: one handed back by the worker, or a new one. */
-  batchBuffer(): Uint8Array {
-    return new Uint8Array(this.free.pop() ?? new ArrayBuffer(BATCH_BYTES))
-  }
 
   private get thread(): Worker {
     if (!this.worker) {
@@ -56,7 +50,8 @@ class HashWorker {
       worker.unref()
       worker.on('message', (message: { hashed: number; bytes: ArrayBuffer } | { id: number; hex: string }) => {
         if ('hashed' in message) {
-          if (message.bytes.byteLength === BATCH_BYTES && this.free.length < MAX_IN_FLIGHT_BYTES / BATCH_BYTES) this.free.push(message.bytes)
+          // Handed back to the shared pool, to be filled again (a batch here, an upload's stage buffer).
+          giveBackBuffer(new Uint8Array(message.bytes))
           return this.hashed(message.hashed)
         }
         this.waiting.get(message.id)?.resolve(message.hex)
@@ -127,8 +122,9 @@ export class ParallelHash {
   private batched = 0
 
   update(bytes: Uint8Array): void {
+    if (this.done) return
     for (let at = 0; at < bytes.length; ) {
-      this.batch ??= shared.batchBuffer()
+      this.batch ??= takeBuffer(BATCH_BYTES)
       const n = Math.min(bytes.length - at, BATCH_BYTES - this.batched)
       this.batch.set(bytes.subarray(at, at + n), this.batched)
       this.batched += n
@@ -137,11 +133,13 @@ export class ParallelHash {
     }
   }
 
-  /** Hashes `bytes`, which the caller must not use again. */
+  /** Hashes `bytes`, which the caller gives up (a whole buffer goes to the worker and then to the shared pool). */
   own(bytes: Uint8Array): void {
+    if (this.done) return
     this.flush()
     const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
-    shared.update(this.id, (whole ? bytes.buffer : bytes.slice().buffer) as ArrayBuffer)
+    // A view of part of a buffer is copied (Buffer's slice would not copy, and would hand over the whole).
+    shared.update(this.id, (whole ? bytes.buffer : new Uint8Array(bytes).buffer) as ArrayBuffer)
   }
 
   get saturated(): boolean {
@@ -168,7 +166,7 @@ export class ParallelHash {
   private flush(): void {
     if (!this.batch || this.batched === 0) return
     const full = this.batched === this.batch.length
-    shared.update(this.id, (full ? this.batch.buffer : this.batch.slice(0, this.batched).buffer) as ArrayBuffer)
+    shared.update(this.id, (full ? this.batch.buffer : new Uint8Array(this.batch.subarray(0, this.batched)).buffer) as ArrayBuffer)
     this.batch = full ? undefined : this.batch
     this.batched = 0
   }
@@ -185,6 +183,7 @@ export class InlineHash {
 
   own(bytes: Uint8Array): void {
     this.hash.update(bytes)
+    giveBackBuffer(bytes)
   }
 
   whenDrained(): Promise<void> {
@@ -204,6 +203,8 @@ export class InlineHash {
  */
 export interface PayloadHash {
   update(bytes: Uint8Array): void
+  /** Hashes `bytes`, which the caller gives up: no copy. */
+  own(bytes: Uint8Array): void
   readonly saturated: boolean
   whenDrained(): Promise<void>
 }

@@ -83,7 +83,7 @@ const acquireServer = (options: ServerOptions) =>
   Effect.gen(function* () {
     // Built in the server's scope (not with Effect.provide, which would release it once this effect returns).
     const storage = Context.get(yield* Layer.build(options.storage), Storage)
-    const { server, readyEvent } = yield* listen(options.host, options.port, options.tls)
+    const { server, readyEvent, accept } = yield* listen(options.host, options.port, options.tls)
     const log = (clientId: string, entry: SessionLog) => options.log(formatSessionLog(clientId, entry))
     const { stallTimeoutMs } = options.limits.session
 
@@ -103,7 +103,7 @@ const acquireServer = (options: ServerOptions) =>
         acceptConnections: fromCallback(({ sendBack }) => {
           const onConnection = (socket: net.Socket) => {
             const clientId = `client-${++accepted}`
-            const connection = new Connection(socket, { maxLineBytes: options.maxLineBytes, closeLingerMs: stallTimeoutMs })
+            const connection = new Connection(accept(socket), { maxLineBytes: options.maxLineBytes, closeLingerMs: stallTimeoutMs })
             const io = new SessionPort(connection)
             open.add(io)
             sendBack({

@@ -21,8 +21,14 @@ export interface ServerTls {
  * A server socket; `readyEvent` is the event that hands over each connection once it
  * is ready for TFTCP (`connection`, or `secureConnection` after the TLS handshake).
  */
-export const createTransportServer = (options: { tls?: ServerTls }): { server: net.Server; readyEvent: 'connection' | 'secureConnection' } => {
-  if (!options.tls) return { server: net.createServer({ noDelay: true, allowHalfOpen: true }), readyEvent: 'connection' }
+export const createTransportServer = (options: {
+  tls?: ServerTls
+}): { server: net.Server; readyEvent: 'connection' | 'secureConnection'; accept: (socket: net.Socket) => AcceptedSocket } => {
+  if (!options.tls) {
+    // Paused on connect: nothing is read before `accept` has given the socket its read buffers.
+    const server = net.createServer({ noDelay: true, allowHalfOpen: true, pauseOnConnect: true })
+    return { server, readyEvent: 'connection', accept: (socket) => (onread) => readIntoUserBuffers(socket, onread) }
+  }
   const server = tls.createServer({
     key: options.tls.key,
     cert: options.tls.cert,
@@ -34,7 +40,35 @@ export const createTransportServer = (options: { tls?: ServerTls }): { server: n
   server.on('secureConnection', (socket) => socket.setNoDelay(true))
   // Plaintext TFTCP on a TLS port fails the handshake: the socket is closed, nothing is served.
   server.on('tlsClientError', (_error, socket) => socket.destroy())
-  return { server, readyEvent: 'secureConnection' }
+  // TLS decrypts into buffers of its own: its sockets are read through 'data' events.
+  return { server, readyEvent: 'secureConnection', accept: (socket) => socket }
+}
+
+/** Reads into buffers the reader gives (`onread`): a buffer, or a function giving the next one; the callback may return false to stop reading. */
+export interface UserBufferReads {
+  readonly buffer: Buffer | (() => Buffer)
+  readonly callback: (n: number, buffer: Buffer) => boolean
+}
+
+/** An accepted connection: a socket read through 'data' events, or one to be read into the reader's own buffers. */
+export type AcceptedSocket = net.Socket | ((onread: UserBufferReads) => net.Socket)
+
+/**
+ * The accepted connection `accepted` (not yet reading), read into the reader's own
+ * buffers from now on. Node offers `onread` only to sockets it connects, so the
+ * accepted socket's handle moves to a new socket made with it; the accepted one is
+ * destroyed when the new one closes, so the server's count of connections (which
+ * `server.close` waits on) stays right. Without a handle (never seen) the accepted
+ * socket is returned as it is, read through 'data' events by whoever asked.
+ */
+const readIntoUserBuffers = (accepted: net.Socket, onread: UserBufferReads): net.Socket => {
+  const holder = accepted as unknown as { _handle: unknown }
+  const handle = holder._handle
+  if (!handle) return accepted
+  holder._handle = null
+  const socket = new net.Socket({ handle, allowHalfOpen: true, onread } as net.SocketConstructorOpts)
+  socket.once('close', () => accepted.destroy())
+  return socket
 }
 
 /** What the client knows of the server's certificate once connected over TLS. */
@@ -49,8 +83,8 @@ export interface ClientTransportOptions {
   readonly host: string
   readonly port: number
   readonly tls: boolean
-  /** Receives incoming bytes in preallocated memory (no allocation per read): a buffer, or a function giving the next one. */
-  readonly onread: { buffer: Buffer | (() => Buffer); callback: (n: number, buffer: Buffer) => boolean }
+  /** Receives incoming bytes in preallocated memory (no allocation per read). */
+  readonly onread: UserBufferReads
 }
 
 /**

@@ -23,31 +23,53 @@ export const acquireReadBuffers = (size: number): { readonly buffers: readonly [
   activeReads++
   const fair = READ_BUFFER_BUDGET / 2 / activeReads
   const bytes = Math.max(SMALL_CHUNK_BYTES, Math.min(CHUNK_BYTES, 2 ** Math.floor(Math.log2(fair))))
-  const take = (): Buffer => {
-    const free = pool.get(bytes)?.pop()
-    if (free) pooledBytes -= bytes
-    return free ?? Buffer.allocUnsafeSlow(bytes)
-  }
   // A small file needs one buffer of its size, not two of the chunk's.
   if (size <= bytes) {
     const one = Buffer.allocUnsafe(Math.max(1, size))
     return { buffers: [one, one], release: once(() => activeReads--) }
   }
-  const buffers = [take(), take()] as const
+  const buffers = [takeBuffer(bytes), takeBuffer(bytes)] as const
   return {
     buffers,
     release: once((reuse: boolean) => {
       activeReads--
-      if (!reuse) return
-      for (const buffer of buffers) {
-        if (pooledBytes + bytes > POOL_BYTES) break
-        pooledBytes += bytes
-        const free = pool.get(bytes) ?? []
-        free.push(buffer)
-        pool.set(bytes, free)
-      }
+      if (reuse) for (const buffer of buffers) giveBackBuffer(buffer)
     }),
   }
+}
+
+/** A buffer of exactly `bytes` with an ArrayBuffer of its own (so it can be transferred to a worker): from the pool, or new. */
+export const takeBuffer = (bytes: number): Buffer => {
+  const free = pool.get(bytes)?.pop()
+  if (free) pooledBytes -= bytes
+  return free ?? Buffer.allocUnsafeSlow(bytes)
+}
+
+/** Gives a buffer back to be taken again, unless the pool is full. Nothing may still read or write it. */
+export const giveBackBuffer = (buffer: Uint8Array): void => {
+  const bytes = buffer.byteLength
+  // Only the sizes buffers are taken in (powers of two from 64 KiB): anything else would sit in the pool unused.
+  if (bytes < SMALL_CHUNK_BYTES || (bytes & (bytes - 1)) !== 0 || buffer.byteOffset !== 0 || buffer.buffer.byteLength !== bytes || pooledBytes + bytes > POOL_BYTES) return
+  pooledBytes += bytes
+  const free = pool.get(bytes) ?? []
+  free.push(Buffer.isBuffer(buffer) ? buffer : Buffer.from(buffer.buffer, 0, bytes))
+  pool.set(bytes, free)
+}
+
+/** What the stage buffers of all uploads in progress may take together, and how many each may have in flight. */
+const UPLOAD_BUFFER_BUDGET = 64 << 20
+export const UPLOAD_BUFFERS_EACH = 4
+let activeUploads = 0
+
+/**
+ * The size of the stage buffers of an upload starting now, and its release: up to 1 MiB
+ * while few uploads run, down to 64 KiB when hundreds do (each has at most
+ * UPLOAD_BUFFERS_EACH of them filled or being written at once).
+ */
+export const acquireUploadChunk = (): { readonly bytes: number; readonly release: () => void } => {
+  activeUploads++
+  const fair = UPLOAD_BUFFER_BUDGET / UPLOAD_BUFFERS_EACH / activeUploads
+  return { bytes: Math.max(SMALL_CHUNK_BYTES, Math.min(CHUNK_BYTES, 2 ** Math.floor(Math.log2(fair)))), release: once(() => activeUploads--) }
 }
 
 const once = <A extends unknown[]>(f: (...args: A) => void) => {

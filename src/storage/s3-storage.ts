@@ -171,7 +171,8 @@ export const makeS3Storage = (options: S3StorageOptions) =>
             highWaterMark: 1 << 20,
             write(chunk: Buffer, _encoding, callback) {
               written += chunk.length
-              if (body.write(chunk)) callback()
+              // Copied: the uploader holds chunks until a part is full, and the caller may fill this one again after the callback.
+              if (body.write(Buffer.from(chunk))) callback()
               else body.once('drain', () => callback())
             },
           })

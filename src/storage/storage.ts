@@ -33,6 +33,7 @@ export interface UploadTarget {
   readonly from: number
   /** Those bytes, for the hash of the whole upload (absent when `from` is 0). */
   readonly prefix?: () => AsyncIterable<Uint8Array>
+  /** Takes the upload's bytes. A chunk written is the caller's again once its write callback has run (to fill again). */
   readonly sink: Writable
   /** Drops what was written, even where a cut would have kept it to resume. */
   readonly discard: Effect.Effect<void>

@@ -151,6 +151,24 @@ export const storageContract = (label: string, makeStore: () => Promise<StoreUnd
       expect(sha((await download('big.bin')).bytes)).toBe(sha(bytes))
     })
 
+    it('is done with a written chunk once its write callback has run: one buffer refilled after each callback stores every chunk', async () => {
+      const bytes = randomBytes(12 << 20) // several multipart parts on S3, a streamed file elsewhere
+      const chunk = Buffer.allocUnsafe(1 << 20)
+      await runForActor(
+        Effect.scoped(
+          Effect.gen(function* () {
+            const target = yield* storage.createUpload('refilled.bin', bytes.length, { replace: true })
+            for (let at = 0; at < bytes.length; at += chunk.length) {
+              bytes.copy(chunk, 0, at, at + chunk.length)
+              yield* Effect.promise(() => new Promise<void>((resolve, reject) => target.sink.write(chunk, (error) => (error ? reject(error) : resolve()))))
+            }
+            yield* target.commit()
+          }),
+        ),
+      )
+      expect(sha((await download('refilled.bin')).bytes)).toBe(sha(bytes))
+    })
+
     it('keeps nothing of an upload whose scope closes without a commit', async () => {
       await runForActor(
         Effect.scoped(
