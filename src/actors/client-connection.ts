@@ -176,7 +176,7 @@ export class ClientConnection {
         chunkBytes: SEND_CHUNK_BYTES,
         start,
         signal,
-        onChunk: hash && ((chunk) => hash.update(chunk)),
+        afterWrite: hash && ((chunk) => hash.own(chunk)),
         beforeRead: hash && (() => (hash.saturated ? hash.whenDrained() : undefined)),
         onBytes: (sent) => {
           this.payloadBytes = sent

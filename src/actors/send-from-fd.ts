@@ -1,6 +1,7 @@
 import { read } from 'node:fs'
 import type { Socket } from 'node:net'
 import { PeerClosed, StorageFailure, TransferIncomplete } from '../errors.js'
+import { takeBuffer } from '../storage/chunks.js'
 
 /**
  * Sends exactly `size` bytes of the open file `fd`, from byte `start` (default 0),
@@ -27,6 +28,11 @@ export const sendFromFd = (
     readonly onBytes?: (sent: number) => void
     /** Sees each chunk before it is written (a hash); the buffer is reused once written. */
     readonly onChunk?: (chunk: Uint8Array) => void
+    /**
+     * Takes each chunk once the socket is done with it (a hash that keeps it: no copy); the
+     * next read of that buffer's turn goes into a new one from the shared pool.
+     */
+    readonly afterWrite?: (chunk: Uint8Array) => void
     /** A promise to wait for before the next read (a hash worker that is behind), or undefined. */
     readonly beforeRead?: () => Promise<void> | undefined
   },
@@ -34,7 +40,8 @@ export const sendFromFd = (
   new Promise<void>((resolve, reject) => {
     if (size === 0) return resolve()
     const length = Math.min(options.buffers?.[0].length ?? options.chunkBytes, size)
-    const buffers = options.buffers ?? ([Buffer.allocUnsafe(length), Buffer.allocUnsafe(length)] as const)
+    const fresh = () => (options.afterWrite ? takeBuffer(length) : Buffer.allocUnsafe(length))
+    const buffers = options.buffers ? [...options.buffers] : [fresh(), fresh()]
     const busy = [false, false]
     const waiting: Array<(() => void) | undefined> = [undefined, undefined]
     let position = 0
@@ -76,6 +83,10 @@ export const sendFromFd = (
         socket.write(chunk, (writeError) => {
           busy[i] = false
           if (writeError) return fail(new PeerClosed({ during: 'transfer' }))
+          if (options.afterWrite) {
+            options.afterWrite(chunk)
+            if (sent + n < size) buffers[i] = takeBuffer(length)
+          }
           sent += n
           options.onBytes?.(sent)
           if (sent === size) {
