@@ -12,7 +12,6 @@ import type { SessionLog } from '../machines/server-session.js'
 import { Storage } from '../storage/storage.js'
 import { Connection } from './connection.js'
 import type { Inspect } from './inspector.js'
-import { indexDelayedEvents } from './delayed-events-index.js'
 import { acquireScoped } from './run-effect.js'
 import { formatSessionLog } from './server-log.js'
 import { createSessionLogic, SessionPort } from './server-session-io.js'
@@ -97,15 +96,17 @@ const acquireServer = (options: ServerOptions) =>
       }),
     )
     let accepted = 0
+    const sessionLogic = createSessionLogic({ storage, log, stateDir: options.stateDir, progressIntervalMs: Math.min(1000, Math.max(10, stallTimeoutMs / 4)) })
     const logic = serverMachine.provide({
       actors: {
-        session: createSessionLogic({ storage, log, stateDir: options.stateDir, progressIntervalMs: Math.min(1000, Math.max(10, stallTimeoutMs / 4)) }),
         acceptConnections: fromCallback(({ sendBack }) => {
           const onConnection = (socket: net.Socket) => {
             const clientId = `client-${++accepted}`
             const connection = new Connection(accept(socket), { maxLineBytes: options.maxLineBytes, closeLingerMs: stallTimeoutMs })
             const io = new SessionPort(connection)
             open.add(io)
+            // Its own actor system: nothing in it grows with the number of clients.
+            const session = createActor(sessionLogic, { id: clientId, systemId: clientId, input: { clientId, limits: options.limits.session, io }, inspect: options.inspect })
             sendBack({
               type: 'client.connected',
               clientId,
@@ -114,6 +115,7 @@ const acquireServer = (options: ServerOptions) =>
               connectedAt: Date.now(),
               tls: options.tls !== undefined,
               io,
+              session,
             })
           }
           server.on(readyEvent, onConnection)
@@ -121,6 +123,14 @@ const acquireServer = (options: ServerOptions) =>
         }),
       },
       actions: {
+        startSession: ({ self }, { clientId, session }) => {
+          session.subscribe({
+            complete: () => self.send({ type: 'session.ended', clientId }),
+            error: (error) => self.send({ type: 'session.ended', clientId, error }),
+          })
+          session.start()
+        },
+        stopSessions: (_, { sessions }) => sessions.forEach((session) => session.stop()),
         logClient: (_, { what, client, detail }) => {
           const who = `${client.id} ${client.address}:${client.port}`
           if (what === 'online') options.log(`${who} is online now`)
@@ -147,12 +157,13 @@ const acquireServer = (options: ServerOptions) =>
       },
     })
     const actor = yield* Effect.acquireRelease(
-      Effect.sync(() => {
-        const actor = createActor(logic, { input: { limits: options.limits }, inspect: options.inspect })
-        indexDelayedEvents(actor.system)
-        return actor
-      }),
-      (actor) => Effect.sync(() => actor.stop()),
+      Effect.sync(() => createActor(logic, { input: { limits: options.limits }, inspect: options.inspect })),
+      (actor) =>
+        Effect.sync(() => {
+          // Sessions are not its children: stopped with it here, whatever state it stopped in.
+          for (const client of actor.getSnapshot().context.clients.values()) client.ref.stop()
+          actor.stop()
+        }),
     )
     const address = server.address() as net.AddressInfo
     return { actor, address, location: storage.location }

@@ -19,7 +19,8 @@ interface OpenTrace {
  */
 export const createTraceRecorder = (dir: string, machineName = 'server-session', machineId = 'serverSession') => {
   mkdirSync(dir, { recursive: true })
-  const open = new Map<string, OpenTrace>()
+  // By actor: every session is an actor system of its own, so session ids repeat across them.
+  const open = new Map<object, OpenTrace>()
   const stamp = () => new Date().toISOString()
 
   const flush = (trace: OpenTrace) => {
@@ -30,17 +31,17 @@ export const createTraceRecorder = (dir: string, machineName = 'server-session',
 
   const inspect = (inspection: InspectionEvent) => {
     if (inspection.type !== '@xstate.snapshot') return
-    const actor = inspection.actorRef as unknown as { sessionId: string; id: string; logic?: { id?: string } }
+    const actor = inspection.actorRef as unknown as { id: string; logic?: { id?: string } }
     if (actor.logic?.id !== machineId) return
     const snapshot = inspection.snapshot as unknown as { value: unknown; status: string }
-    let trace = open.get(actor.sessionId)
+    let trace = open.get(actor)
     const first = trace === undefined
     if (!trace) {
       const name = `${stamp().replace(/[:.]/g, '-')}-${actor.id}.jsonl`
       const file = createWriteStream(path.join(dir, name), { flags: 'a' })
       file.on('error', () => undefined)
       trace = { file, last: undefined, repeat: 0 }
-      open.set(actor.sessionId, trace)
+      open.set(actor, trace)
     }
     const key = `${serializeEvent(inspection.event)}${JSON.stringify(snapshot.value)}`
     if (trace.last?.key === key) trace.repeat++
@@ -52,7 +53,7 @@ export const createTraceRecorder = (dir: string, machineName = 'server-session',
     if (snapshot.status !== 'active') {
       flush(trace)
       trace.file.end()
-      open.delete(actor.sessionId)
+      open.delete(actor)
     }
   }
 

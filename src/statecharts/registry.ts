@@ -16,14 +16,14 @@ export const MACHINES: readonly MachineEntry[] = [
     name: 'server-session',
     title: 'Server session',
     summary:
-      'One per connected client, spawned by the server actor. It reads one command line at a time, decides the reply with pure rules (name and size checks included), and hands listing and payload I/O to invoked actors; bulk bytes never pass through it.',
+      'One per connected client, started by the server actor as an actor system of its own. It reads one command line at a time, decides the reply with pure rules (name and size checks included), and hands listing and payload I/O to invoked actors; bulk bytes never pass through it.',
     machine: serverSessionMachine,
   },
   {
     name: 'server',
     title: 'Server actor',
     summary:
-      'Supervises the sessions: accepts connections, spawns a session actor per client (system id client-N), forgets a session that ends or fails without disturbing the others, and answers the admin console.',
+      'Supervises the sessions: accepts connections, starts a session actor per client (client-N, each its own actor system, not a child: a child would cost every connect and disconnect O(clients)), forgets a session that ends or fails (session.ended) without disturbing the others, stops those left when it stops, and answers the admin console.',
     machine: serverMachine,
   },
   {

@@ -22,7 +22,7 @@ const connect = async () => {
   clients.push(client)
   return client
 }
-const session = (id: string) => t!.server.actor.getSnapshot().children[id] as AnyActorRef | undefined
+const session = (id: string) => t!.server.actor.getSnapshot().context.clients.get(id)?.ref as AnyActorRef | undefined
 const hidden = async (dir: string) => (await readdir(dir)).filter((n) => n.startsWith('.'))
 
 afterEach(async () => {

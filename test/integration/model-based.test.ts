@@ -248,11 +248,11 @@ describe('server sessions along every shortest path of the session model', () =>
       const client = await RawClient.connect(t.server.port)
       const id = `client-${++sessions}`
       await t.logs.waitFor(new RegExp(`${id} .* is online now`))
-      const session = () => (t.server.actor.getSnapshot().children[id]?.getSnapshot() as { value?: unknown } | undefined)?.value
+      const session = () => (t.server.actor.getSnapshot().context.clients.get(id)?.ref.getSnapshot() as { value?: unknown } | undefined)?.value
       for (const event of events) await steps[event]!(client)
       const modelState = String(path.state.value)
       const expected = modelState in serverState ? serverState[modelState] : 'awaitingCommand'
-      const ref = t.server.actor.getSnapshot().children[id] as AnyActorRef | undefined
+      const ref = t.server.actor.getSnapshot().context.clients.get(id)?.ref as AnyActorRef | undefined
       // The client may hold the last reply before the server has taken its own transition (a
       // download's final bytes arrive before sendFile settles): wait for it, event-driven.
       if (expected !== undefined && ref) await waitFor(ref, (s) => JSON.stringify(s.value) === JSON.stringify(expected))

@@ -258,6 +258,29 @@ describe('TFTCP server over a real socket', () => {
     for (const r of results) expect(r).toEqual({ rows: 3, head: ['ok', 'found', '3'], body: 'bee', bye: 'exit' })
   })
 
+  it('runs each session as an actor system of its own, so no connect or disconnect touches the other sessions (as children, each cost O(clients))', async () => {
+    const many = await Promise.all(Array.from({ length: 5 }, () => connect()))
+    for (const c of many) {
+      await c.send('show\n')
+      await c.listing()
+    }
+    const server = t.server.actor
+    const sessions = [...server.getSnapshot().context.clients.values()].map((client) => client.ref)
+    expect(sessions).toHaveLength(5)
+    // No session is the server's child, none lives in its system, and their idle timers are their own.
+    expect(Object.keys(server.getSnapshot().children)).toEqual(['acceptConnections'])
+    for (const session of sessions) expect(session.system).not.toBe(server.system)
+    expect(Object.keys(server.system.getSnapshot()._scheduledEvents)).toEqual([])
+    for (const session of sessions) expect(Object.keys(session.system.getSnapshot()._scheduledEvents)).toHaveLength(1)
+    // A session that ends is forgotten by the server; the others go on.
+    await many[0]!.send('exit\n')
+    expect(await many[0]!.line()).toBe('exit')
+    await t.logs.waitFor(/client-1 .* is offline/)
+    expect(server.getSnapshot().context.clients.size).toBe(4)
+    await many[1]!.send('show\n')
+    expect(await many[1]!.listing()).toHaveLength(3)
+  })
+
   it('answers an over-long line with one error, skips it up to its line feed, and leaves other clients alone', async () => {
     await t.stop()
     t = await startTestServer({ maxLineBytes: 1024 })
