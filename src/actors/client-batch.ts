@@ -10,6 +10,11 @@ export interface BatchSummary {
   readonly failed: readonly { readonly name: string; readonly error: TorError }[]
   readonly bytes: number
   readonly durationMs: number
+  /**
+   * Stores already on their way when the batch was cancelled, never answered: the
+   * server may have stored them (each only whole and verified) though this side cannot know.
+   */
+  readonly unanswered: number
 }
 
 /** Sees a batch as it goes (one display for the whole batch). */
@@ -37,6 +42,7 @@ export const runBatch = async (
   const failed: { name: string; error: TorError }[] = []
   let client = first
   let bytes = 0
+  let unanswered = 0
   // Commands are pipelined: the lines for the next files go out before this file's replies are read, so
   // the round trips and the file work of both sides overlap. Downloads as get lines, once this connection's
   // server has answered a get (one that does not know get answers each with "unknown", which must stay in
@@ -83,7 +89,10 @@ export const runBatch = async (
   if (verb === 'upload') pipelining = await storesAccepted()
   for (const [index, name] of names.entries()) {
     progress?.fileStarted(index, name)
+    let sent: SentAhead | { readonly failed: TorError } | undefined
     try {
+      // Ctrl-C between two files ends the batch here, as it would have during one (no new connection for the rest).
+      if (client.cancelled) throw client.cancelled
       if (!client.connected) {
         client = await reconnect()
         pipelining = verb === 'upload' && (await storesAccepted())
@@ -93,7 +102,7 @@ export const runBatch = async (
         nextToSend = Math.max(nextToSend, index)
         await topUp(index)
       }
-      const sent = sentAhead.get(index)
+      sent = sentAhead.get(index)
       sentAhead.delete(index)
       if (sent && 'stored' in sent && sent.stored) storedAhead -= sent.stored.size
       if (sent && 'failed' in sent) throw sent.failed
@@ -115,17 +124,22 @@ export const runBatch = async (
       failed.push({ name, error: failure })
       progress?.fileEnded(index, name, { ok: false, error: failure })
       // Ctrl-C ends the batch; anything else is this file's problem only.
-      if (failure.code === 'TOR_ERR_CANCELLED') break
+      if (failure.code === 'TOR_ERR_CANCELLED') {
+        const isStore = (ahead: typeof sent) => ahead !== undefined && 'stored' in ahead && ahead.stored !== undefined
+        unanswered = [...sentAhead.values()].filter(isStore).length + (isStore(sent) ? 1 : 0)
+        break
+      }
     }
-    // Lines sent ahead on a connection that is gone are lost with it: the files after this one are asked again.
-    if (!client.connected) {
+    // Lines sent ahead on a connection that is gone are lost with it: the files after this one are asked again
+    // (unless it was cancelled: then they are counted as unanswered).
+    if (!client.connected && !client.cancelled) {
       sentAhead.clear()
       nextToSend = 0
       storedAhead = 0
     }
     if (verb === 'download') pipelining = client.connected && !client.lacksGet
   }
-  return { summary: { done, failed, bytes, durationMs: Date.now() - started }, client }
+  return { summary: { done, failed, bytes, durationMs: Date.now() - started, unanswered }, client }
 }
 
 /** Requests in flight ahead of the one being read. */

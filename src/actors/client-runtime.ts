@@ -50,6 +50,8 @@ const failureOf = (outcome: ClientOutcome | undefined): TorError =>
 
 /** One connection to a Tor-Server, driven through the client session machine. */
 export class TorClient {
+  private cancelledWith: Cancelled | undefined
+
   private constructor(
     private readonly scope: Scope.CloseableScope,
     private readonly connection: ClientConnection,
@@ -188,7 +190,13 @@ export class TorClient {
 
   /** Cancels the command in progress (Ctrl-C): the connection is dropped; a verified download keeps its part to resume, nothing else partial is kept. */
   cancel(what: string): void {
-    this.connection.fail(new Cancelled({ what }))
+    this.cancelledWith ??= new Cancelled({ what })
+    this.connection.fail(this.cancelledWith)
+  }
+
+  /** Set once `cancel` was called: whoever runs several commands on this client stops there (it is not a lost connection to make again). */
+  get cancelled(): Cancelled | undefined {
+    return this.cancelledWith
   }
 
   /** Says `exit` when still connected (waiting a moment for the reply, not for ever), then releases the socket. */

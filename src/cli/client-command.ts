@@ -82,6 +82,11 @@ export abstract class OneShotClientCommand extends Command {
     await client.close()
     const { summary } = result
     this.logToStderr(describeBatch(verb, summary, chosen.length, path.join(flags.dir, 'Downloads')))
+    if (summary.unanswered > 0) {
+      this.logToStderr(
+        `  ${summary.unanswered} sent before the cancel got no answer: the server may have stored them (each only whole and verified); the same upload again sends them anew`,
+      )
+    }
     if (summary.failed.length > 0) {
       for (const { name, error } of summary.failed) this.logToStderr(`  ${visible(name)}: ${visible(error.message)} [${error.code}]`)
       this.exit(1)

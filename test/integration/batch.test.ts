@@ -3,7 +3,8 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import * as net from 'node:net'
 import * as path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { matchNames } from '../../src/actors/client-batch.js'
+import { matchNames, runBatch } from '../../src/actors/client-batch.js'
+import { TorClient } from '../../src/actors/client-runtime.js'
 import { tor } from '../support/cli.js'
 import { fakeServer } from '../support/hostile-server.js'
 import { makeTempDir, startTestServer, type TestServer } from '../support/server.js'
@@ -134,6 +135,31 @@ describe('tor client upload, many files', () => {
     expect(sha(await readFile(path.join(t.dir, 'm2.bin')))).toBe(sha(big))
     expect(await readFile(path.join(t.dir, 'm3.txt'), 'utf8')).toBe('third')
     expect(connections() - before).toBe(1)
+  })
+
+  it('ends a batch cancelled between two files (it once reconnected and went on), says how many stores were on their way, and the server holds no more than those', async () => {
+    const dir = path.join(cwd, 'up-cancel')
+    await mkdir(path.join(dir, 'Uploads'), { recursive: true })
+    const names = Array.from({ length: 60 }, (_, i) => `cancel-${String(i).padStart(2, '0')}.bin`)
+    for (const name of names) await writeFile(path.join(dir, 'Uploads', name), `bytes of ${name}\n`.repeat(50))
+    const before = t.logs.lines.length
+    const client = await TorClient.connect({ host: '127.0.0.1', port: t.server.port, dir })
+    // Ctrl-C as soon as the first answer is in: the next stores are on the wire already (they are pipelined).
+    const { summary, client: last } = await runBatch(client, () => TorClient.connect({ host: '127.0.0.1', port: t.server.port, dir }), 'upload', names, {
+      fileStarted: () => undefined,
+      fileEnded: (index) => (index === 0 ? client.cancel('upload of 60 files') : undefined),
+    })
+    await last.close()
+    expect(summary.done).toHaveLength(1)
+    expect(summary.failed.map((f) => f.error.code)).toEqual(['TOR_ERR_CANCELLED'])
+    expect(summary.unanswered).toBeGreaterThan(0)
+    // What the server went on to store is among those: whole and verified, never one that was not sent.
+    const id = /(client-\d+) \S+ is online now/.exec(t.logs.lines.slice(before).join('\n'))![1]
+    await t.logs.waitFor(new RegExp(`${id} \\S+ is offline`))
+    const stored = (await visible(t.dir)).filter((n) => n.startsWith('cancel-'))
+    expect(stored.length).toBeGreaterThanOrEqual(1)
+    expect(stored.length).toBeLessThanOrEqual(1 + summary.unanswered)
+    for (const name of stored) expect(await readFile(path.join(t.dir, name), 'utf8')).toBe(`bytes of ${name}\n`.repeat(50))
   })
 
   it('never sends a store to a server that does not list it: uploads one at a time with upload there, every file whole', async () => {
