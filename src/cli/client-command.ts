@@ -82,15 +82,13 @@ export abstract class OneShotClientCommand extends Command {
     await client.close()
     const { summary } = result
     this.logToStderr(describeBatch(verb, summary, chosen.length, path.join(flags.dir, 'Downloads')))
+    for (const { name, error } of summary.failed) this.logToStderr(`  ${visible(name)}: ${visible(error.message)} [${error.code}]`)
     if (summary.unanswered > 0) {
       this.logToStderr(
-        `  ${summary.unanswered} sent before the cancel got no answer: the server may have stored them (each only whole and verified); the same upload again sends them anew`,
+        `${summary.unanswered} more were sent before the cancel and got no answer: the server may have stored them (each only whole and verified); the same upload again sends them anew.`,
       )
     }
-    if (summary.failed.length > 0) {
-      for (const { name, error } of summary.failed) this.logToStderr(`  ${visible(name)}: ${visible(error.message)} [${error.code}]`)
-      this.exit(1)
-    }
+    if (summary.failed.length > 0) this.exit(1)
   }
 
   /**
