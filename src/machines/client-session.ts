@@ -87,6 +87,8 @@ export interface TransferInput {
   readonly size: number
   /** A verified download: the bytes from `verified.from` on are checked against `verified.sha256`. */
   readonly verified?: VerifiedSize
+  /** A part of this name was kept from an earlier try (resumed, or to be replaced when the file changed). */
+  readonly keptPart?: boolean
 }
 
 const notProvided = (what: string) => () => {
@@ -492,7 +494,12 @@ export const clientSessionMachine = setup({
           invoke: {
             id: 'receiveFile',
             src: 'receiveFile',
-            input: ({ context }) => ({ name: (context.command as { name: string }).name, size: context.size!, verified: context.verified }),
+            input: ({ context }) => ({
+              name: (context.command as { name: string }).name,
+              size: context.size!,
+              verified: context.verified,
+              keptPart: context.partial !== undefined,
+            }),
             onDone: {
               target: '#clientSession.ready',
               actions: { type: 'recordTransfer', params: ({ event }) => ({ direction: 'download' as const, report: event.output }) },

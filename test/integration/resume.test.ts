@@ -4,6 +4,7 @@ import * as path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { runBatch } from '../../src/actors/client-batch.js'
 import { TorClient } from '../../src/actors/client-runtime.js'
+import { RESUMABLE_BYTES } from '../../src/actors/client-session-io.js'
 import { cutAfter, faultyProxy, flipByteAt } from '../support/proxy.js'
 import { makeTempDir, startTestServer, type TestServer } from '../support/server.js'
 
@@ -38,7 +39,7 @@ describe('verified, resumable downloads over real sockets', () => {
   const visibleFiles = async (dir: string) => (await readdir(path.join(dir, 'Downloads'))).filter((n) => !n.startsWith('.'))
 
   it('resumes, inside a pipelined batch, a file whose download was cut before, and downloads the small ones beside it whole', async () => {
-    const bytes = randomBytes(3 << 20)
+    const bytes = randomBytes(RESUMABLE_BYTES + (1 << 20))
     const small = randomBytes(4096)
     const t = await serve({ 'a.bin': small, 'big.bin': bytes, 'c.bin': small })
     const dir = await makeTempDir('tor-client-')
@@ -72,9 +73,13 @@ describe('verified, resumable downloads over real sockets', () => {
     }
   })
 
-  it('starts over, and says so, when the file changed on the server between the cut and the resume', async () => {
-    const before = randomBytes(2 << 20)
-    const after = randomBytes(3 << 20)
+  // A file now too small to keep a part for once left the old part's description behind, hidden for ever.
+  it.each([
+    ['a file still large enough to resume', RESUMABLE_BYTES + 5],
+    ['a file now too small to keep a part for', 4096],
+  ])('starts over, and says so, when the file changed on the server between the cut and the resume, into %s', async (_, afterBytes) => {
+    const before = randomBytes(RESUMABLE_BYTES + (1 << 20))
+    const after = randomBytes(afterBytes)
     const t = await serve({ 'doc.bin': before })
     const dir = await makeTempDir('tor-client-')
     await cutDownload(t, dir, 'doc.bin', 1 << 20)
@@ -109,7 +114,7 @@ describe('verified, resumable downloads over real sockets', () => {
 
   // 4 KiB: sent with its size line by the server, received without a part description by the client.
   it.each([
-    ['a resumable file', 1 << 20, 200_000],
+    ['a resumable file', RESUMABLE_BYTES, 200_000],
     ['a small file', 4096, 3000],
   ])('catches a byte of %s corrupted on the way, keeps nothing under the name, and the next try succeeds', async (_, size, flipAt) => {
     const bytes = randomBytes(size)
