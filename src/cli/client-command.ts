@@ -15,7 +15,9 @@ import { createProgressBar } from './progress.js'
 /** What to try next, for the failures whose reason alone does not say. */
 const hintFor = (error: TorError): string => {
   if (error.code === 'TOR_ERR_REFUSED' && error.message === 'authentication required') return ' (log in with --user NAME, the token in TOR_TOKEN or --token-file)'
-  if (error.code === 'TOR_ERR_PEER_CLOSED' && !error.said) return ' (if the server speaks TLS, use --tls; it may also have closed on a limit: its log says why)'
+  // Closed before any reply: TLS spoken to a clear-text client looks just like this. Closed mid-transfer: it cannot be.
+  if (error.code === 'TOR_ERR_PEER_CLOSED' && !error.said && !error.during) return ' (if the server speaks TLS, use --tls; it may also have closed on a limit: its log says why)'
+  if (error.code === 'TOR_ERR_PEER_CLOSED' && !error.said) return ' (the server went away or cut the connection: its log says why; run the same command again once it is back)'
   if (error.code === 'TOR_ERR_REFUSED' && error.message === 'This command does not exist, rewrite') return ' (the server does not know this command: an older Tor-Server speaks only show, search, download, upload)'
   return ''
 }

@@ -66,6 +66,22 @@ describe('tor client against a hostile server', () => {
     expect(r.stderr.trim()).toBe('›   Error: the server did not answer within 1 s [TOR_ERR_TIMEOUT]')
   })
 
+  it('suggests --tls only when the server closed before any reply, never for a connection cut mid-transfer (it once did)', async () => {
+    const cwd = await makeTempDir('tor-cli-')
+    const silent = await hostileServer(() => ({ end: '' }))
+    const before = await tor(['client', 'show', '--port', String(silent), '--dir', cwd], { cwd })
+    expect(before.code).toBe(1)
+    expect(before.stderr).toMatch(/connection closed \(if the server speaks TLS, use --tls.*\[TOR_ERR_PEER_CLOSED\]/)
+    // Takes the upload, then closes while the bytes are on their way.
+    const cut = await hostileServer((line) => (line.startsWith('put ') ? 'ok\n' : /^\d+( |$)/.test(line) ? { end: 'ok\n' } : undefined))
+    await mkdir(path.join(cwd, 'Uploads'), { recursive: true })
+    await writeFile(path.join(cwd, 'Uploads', 'big.bin'), randomBytes(16 << 20))
+    const during = await tor(['client', 'upload', 'big.bin', '--port', String(cut), '--dir', cwd], { cwd })
+    expect(during.code).toBe(1)
+    expect(during.stderr).toMatch(/connection closed during transfer \(the server went away or cut the connection.*\[TOR_ERR_PEER_CLOSED\]/)
+    expect(during.stderr).not.toMatch(/--tls/)
+  })
+
   it('keeps nothing when the server sends fewer bytes than it announced, and a later run cleans what a killed one left', async () => {
     const cwd = await makeTempDir('tor-cli-')
     const downloads = path.join(cwd, 'Downloads')
