@@ -57,19 +57,23 @@ export const giveBackBuffer = (buffer: Uint8Array): void => {
 }
 
 /** What the stage buffers of all uploads in progress may take together, and how many each may have in flight. */
-const UPLOAD_BUFFER_BUDGET = 64 << 20
+const UPLOAD_BUFFER_BUDGET = 32 << 20
 export const UPLOAD_BUFFERS_EACH = 4
-let activeUploads = 0
+/** Stage bytes the uploads in progress may hold (their chunk size times UPLOAD_BUFFERS_EACH). */
+let reservedUploadBytes = 0
 
 /**
- * The size of the stage buffers of an upload starting now, and its release: up to 1 MiB
- * while few uploads run, down to 64 KiB when hundreds do (each has at most
- * UPLOAD_BUFFERS_EACH of them filled or being written at once).
+ * The size of the stage buffers of an upload starting now, and its release: 1 MiB while
+ * what the running uploads reserved leaves room for it in the budget, else 64 KiB (each
+ * upload has at most UPLOAD_BUFFERS_EACH of them filled or being written at once). So
+ * uploads hold at most the budget plus 256 KiB for each one beyond it: 200 uploads
+ * started at once, about 80 MiB.
  */
 export const acquireUploadChunk = (): { readonly bytes: number; readonly release: () => void } => {
-  activeUploads++
-  const fair = UPLOAD_BUFFER_BUDGET / UPLOAD_BUFFERS_EACH / activeUploads
-  return { bytes: Math.max(SMALL_CHUNK_BYTES, Math.min(CHUNK_BYTES, 2 ** Math.floor(Math.log2(fair)))), release: once(() => activeUploads--) }
+  const room = (UPLOAD_BUFFER_BUDGET - reservedUploadBytes) / UPLOAD_BUFFERS_EACH
+  const bytes = room >= SMALL_CHUNK_BYTES ? Math.min(CHUNK_BYTES, 2 ** Math.floor(Math.log2(room))) : SMALL_CHUNK_BYTES
+  reservedUploadBytes += bytes * UPLOAD_BUFFERS_EACH
+  return { bytes, release: once(() => (reservedUploadBytes -= bytes * UPLOAD_BUFFERS_EACH)) }
 }
 
 const once = <A extends unknown[]>(f: (...args: A) => void) => {
