@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { acquireReadBuffers } from '../../src/storage/chunks.js'
+import { acquireReadBuffers, acquireUploadChunk, UPLOAD_BUFFERS_EACH } from '../../src/storage/chunks.js'
 
 describe('read buffers for downloads', () => {
   it('are 1 MiB while few downloads run, and shrink so that all of them together stay within 64 MiB', () => {
@@ -30,5 +30,21 @@ describe('read buffers for downloads', () => {
     const next = acquireReadBuffers(8 << 20)
     expect(next.buffers).not.toContain(b)
     expect(next.buffers).not.toContain(c)
+  })
+})
+
+describe('stage buffers for uploads', () => {
+  it('are 1 MiB while the 32 MiB budget has room, then 64 KiB: 200 uploads at once reserve at most the budget plus 256 KiB each beyond it', () => {
+    const chunks = Array.from({ length: 200 }, () => acquireUploadChunk())
+    expect(chunks[0]!.bytes).toBe(1 << 20)
+    expect(chunks.at(-1)!.bytes).toBe(64 << 10)
+    const reserved = chunks.reduce((n, c) => n + c.bytes * UPLOAD_BUFFERS_EACH, 0)
+    expect(reserved).toBeLessThanOrEqual((32 << 20) + 200 * UPLOAD_BUFFERS_EACH * (64 << 10))
+    for (const c of chunks) c.release()
+    // What was released is room again; a release twice gives nothing back twice.
+    chunks[0]!.release()
+    const next = acquireUploadChunk()
+    expect(next.bytes).toBe(1 << 20)
+    next.release()
   })
 })
