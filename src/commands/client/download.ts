@@ -1,7 +1,7 @@
 import * as Flags from '@oclif/core/flags'
-import { matchNames } from '../../actors/client-batch.js'
 import { OneShotClientCommand } from '../../cli/client-command.js'
 import { clientFlags } from '../../cli/client-flags.js'
+import { downloadFiles } from '../../cli/one-shot.js'
 
 export default class ClientDownload extends OneShotClientCommand {
   static override description =
@@ -25,20 +25,6 @@ export default class ClientDownload extends OneShotClientCommand {
 
   async run(): Promise<void> {
     const { argv, flags } = await this.parse(ClientDownload)
-    const files = argv as string[]
-    if (files.length === 0 && flags.search === undefined && !flags.all) this.error('name the files to download, or use --search TEXT or --all', { exit: 2 })
-    if (files.length > 0 && (flags.search !== undefined || flags.all)) this.error('give file names, or --search, or --all: not both', { exit: 2 })
-    const patterns = files.some((f) => f.includes('*') || f.includes('?'))
-    if (files.length === 1 && !patterns) {
-      const outcome = await this.runOnce(flags, { verb: 'download', name: files[0]! })
-      return this.reportTransfer(outcome, flags.dir)
-    }
-    if (!patterns && flags.search === undefined && !flags.all) return this.runBatchOnce(flags, 'download', files)
-    await this.runBatchOnce(flags, 'download', (listing) => {
-      const names = listing.map((entry) => entry.name)
-      if (flags.all) return names
-      if (flags.search !== undefined) return names.filter((name) => name.includes(flags.search!))
-      return [...new Set(files.flatMap((pattern) => matchNames(pattern, names)))]
-    })
+    return downloadFiles(argv as string[], flags, this.output)
   }
 }

@@ -2,8 +2,8 @@ import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import { OneShotClientCommand } from '../../cli/client-command.js'
 import { clientFlags } from '../../cli/client-flags.js'
-import { formatListing } from '../../cli/format.js'
-import { listingJson, type FileJson } from '../../cli/listing-json.js'
+import type { FileJson } from '../../cli/listing-json.js'
+import { searchFiles } from '../../cli/one-shot.js'
 
 export default class ClientSearch extends OneShotClientCommand {
   static override description = 'List the files whose name contains TEXT (case-sensitive); with --long, each SHA-256.'
@@ -14,9 +14,6 @@ export default class ClientSearch extends OneShotClientCommand {
 
   async run(): Promise<FileJson[]> {
     const { args, flags } = await this.parse(ClientSearch)
-    const outcome = await this.runOnce(flags, flags.long ? { verb: 'hashes', text: args.text } : { verb: 'search', text: args.text })
-    const entries = outcome.kind === 'listing' ? outcome.entries : []
-    if (!this.jsonEnabled()) formatListing(entries, `No file name contains "${args.text}".`).forEach((line) => this.log(line))
-    return listingJson(entries)
+    return searchFiles(args.text, flags, this.output)
   }
 }

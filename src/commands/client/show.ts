@@ -1,8 +1,8 @@
 import * as Flags from '@oclif/core/flags'
 import { OneShotClientCommand } from '../../cli/client-command.js'
 import { clientFlags } from '../../cli/client-flags.js'
-import { formatListing } from '../../cli/format.js'
-import { listingJson, type FileJson } from '../../cli/listing-json.js'
+import type { FileJson } from '../../cli/listing-json.js'
+import { showFiles } from '../../cli/one-shot.js'
 
 export default class ClientShow extends OneShotClientCommand {
   static override description = 'List the files on the Tor-Server (name, size, last modified; with --long, each SHA-256 as sha256sum prints it).'
@@ -12,9 +12,6 @@ export default class ClientShow extends OneShotClientCommand {
 
   async run(): Promise<FileJson[]> {
     const { flags } = await this.parse(ClientShow)
-    const outcome = await this.runOnce(flags, flags.long ? { verb: 'hashes' } : { verb: 'show' })
-    const entries = outcome.kind === 'listing' ? outcome.entries : []
-    if (!this.jsonEnabled()) formatListing(entries, 'The server has no files yet.').forEach((line) => this.log(line))
-    return listingJson(entries)
+    return showFiles(flags, this.output)
   }
 }
