@@ -19,9 +19,12 @@ const walk = (dir) => {
   }
 }
 walk(commands)
+const entries = Object.fromEntries(Object.entries(inputs).map(([name, file]) => [`commands/${name}`, file]))
+// The start path of the one-shot client commands that does not load oclif (bin/run.js tries it first).
+entries['fast-client'] = path.resolve('dist/cli/fast-client.js')
 
 const bundle = await rolldown({
-  input: inputs,
+  input: entries,
   platform: 'node',
   external: [/^node:/, /^@oclif\//, /^@aws-sdk\//, /^@smithy\//, /^@statelyai\//],
   logLevel: 'warn',
@@ -30,7 +33,7 @@ rmSync('dist/bundle-chunks', { recursive: true, force: true })
 await bundle.write({
   dir: 'dist',
   format: 'esm',
-  entryFileNames: 'commands/[name].js',
+  entryFileNames: '[name].js',
   chunkFileNames: 'bundle-chunks/[name]-[hash].js',
   sourcemap: false,
 })

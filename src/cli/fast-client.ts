@@ -1,0 +1,134 @@
+import { ONE_SHOT_FLAG_SPECS, type FlagSpecs, type OneShotCommand } from './client-flag-specs.js'
+import { downloadFiles, searchFiles, showFiles, uploadFiles, type CommandOutput } from './one-shot.js'
+
+/**
+ * A one-shot client command (show, search, download, upload) run without loading oclif:
+ * oclif's command class, configuration and plugins took about 75 ms of the 180 ms a
+ * command needed before it sent a byte. Only plain invocations are taken: flags the
+ * command has, each at most once, valid values, the right arguments. Anything else
+ * (--help, --json, a short flag, `--`, a bad value, an unknown flag, TOR_TLS set) is left
+ * to oclif, which says what is wrong exactly as always. What the command writes is
+ * plain stdout and stderr; an error line goes through oclif's own printer, loaded then,
+ * so it reads as oclif's.
+ */
+
+export interface ParsedInvocation {
+  readonly flags: Record<string, string | number | boolean>
+  readonly argv: readonly string[]
+}
+
+const INTEGER = /^\d+$/
+
+/**
+ * The flags and arguments of `argv` for `command`, as oclif would parse them, or
+ * undefined when this is not a plain invocation (oclif takes it then).
+ */
+export const parseInvocation = (command: OneShotCommand, argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ParsedInvocation | undefined => {
+  const specs: FlagSpecs = ONE_SHOT_FLAG_SPECS[command]
+  const flags: Record<string, string | number | boolean> = {}
+  const positional: string[] = []
+  const seen = new Set<string>()
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i]!
+    if (!token.startsWith('-')) {
+      positional.push(token)
+      continue
+    }
+    if (!token.startsWith('--') || token === '--') return undefined
+    const eq = token.indexOf('=')
+    let name = eq < 0 ? token.slice(2) : token.slice(2, eq)
+    let spec = specs[name]
+    let negated = false
+    if (!spec && name.startsWith('no-')) {
+      const base = specs[name.slice(3)]
+      if (base?.kind === 'boolean' && base.allowNo) {
+        name = name.slice(3)
+        spec = base
+        negated = true
+      }
+    }
+    if (!spec || seen.has(name)) return undefined
+    seen.add(name)
+    if (spec.kind === 'boolean') {
+      if (eq >= 0) return undefined
+      flags[name] = !negated
+      continue
+    }
+    const value = eq >= 0 ? token.slice(eq + 1) : argv[++i]
+    if (value === undefined || value.startsWith('-')) return undefined
+    if (spec.kind === 'integer') {
+      const number = INTEGER.test(value) ? Number(value) : Number.NaN
+      if (!Number.isSafeInteger(number) || (spec.min !== undefined && number < spec.min) || (spec.max !== undefined && number > spec.max)) return undefined
+      flags[name] = number
+    } else flags[name] = value
+  }
+  for (const [name, spec] of Object.entries(specs)) {
+    if (name in flags) continue
+    const fromEnv = spec.env === undefined ? undefined : env[spec.env]
+    if (fromEnv !== undefined && fromEnv !== '') {
+      // How oclif reads a boolean from the environment is its own business.
+      if (spec.kind === 'boolean') return undefined
+      if (spec.kind === 'integer') {
+        const number = INTEGER.test(fromEnv) ? Number(fromEnv) : Number.NaN
+        if (!Number.isSafeInteger(number) || (spec.min !== undefined && number < spec.min) || (spec.max !== undefined && number > spec.max)) return undefined
+        flags[name] = number
+      } else flags[name] = fromEnv
+    } else if (spec.default !== undefined) flags[name] = spec.default
+  }
+  for (const [name, spec] of Object.entries(specs)) {
+    if (spec.kind === 'string' && spec.exclusive && seen.has(name) && spec.exclusive.some((other) => seen.has(other))) return undefined
+  }
+  // search takes exactly its TEXT; show takes none; download and upload any number.
+  if (command === 'search' && positional.length !== 1) return undefined
+  if (command === 'show' && positional.length !== 0) return undefined
+  return { flags, argv: positional }
+}
+
+/** A command's end through `error` or `exit`: thrown, so nothing after it runs (as with oclif's). */
+class Ended extends Error {
+  constructor(
+    readonly exitCode: number,
+    readonly said?: string,
+  ) {
+    super(said ?? `exit ${exitCode}`)
+  }
+}
+
+const plainOutput: CommandOutput = {
+  log: (line) => void process.stdout.write(`${line}\n`),
+  logToStderr: (line) => void process.stderr.write(`${line}\n`),
+  error: (message, { exit }) => {
+    throw new Ended(exit, message)
+  },
+  exit: (code) => {
+    throw new Ended(code)
+  },
+  json: false,
+}
+
+/** Prints what ended the command the way oclif does (its error printer, loaded only now), and exits with its code. */
+const endWith = async (error: unknown): Promise<void> => {
+  if (error instanceof Ended && error.said === undefined) {
+    process.exitCode = error.exitCode
+    return
+  }
+  const [{ handle }, { CLIError }] = await Promise.all([import('@oclif/core/handle'), import('@oclif/core/errors')])
+  await handle(error instanceof Ended ? new CLIError(error.said!, { exit: error.exitCode }) : (error as Error))
+}
+
+/** Runs `tor client <command> <argv>` if it is a plain invocation; false: it was not, oclif should run it. */
+export const runWithoutOclif = async (command: string, argv: readonly string[]): Promise<boolean> => {
+  if (!(command in ONE_SHOT_FLAG_SPECS)) return false
+  const parsed = parseInvocation(command as OneShotCommand, argv)
+  if (!parsed) return false
+  const flags = parsed.flags as never
+  try {
+    if (command === 'show') await showFiles(flags, plainOutput)
+    else if (command === 'search') await searchFiles(parsed.argv[0]!, flags, plainOutput)
+    else if (command === 'download') await downloadFiles(parsed.argv, flags, plainOutput)
+    else await uploadFiles(parsed.argv, flags, plainOutput)
+  } catch (error) {
+    await endWith(error)
+  }
+  return true
+}
