@@ -65,9 +65,9 @@ export const parseInvocation = (command: OneShotCommand, argv: readonly string[]
   for (const [name, spec] of Object.entries(specs)) {
     if (name in flags) continue
     const fromEnv = spec.env === undefined ? undefined : env[spec.env]
-    if (fromEnv !== undefined && fromEnv !== '') {
-      // How oclif reads a boolean from the environment is its own business.
-      if (spec.kind === 'boolean') return undefined
+    if (fromEnv !== undefined) {
+      // How oclif reads a boolean, or an empty value, from the environment is its own business.
+      if (spec.kind === 'boolean' || fromEnv === '') return undefined
       if (spec.kind === 'integer') {
         const number = INTEGER.test(fromEnv) ? Number(fromEnv) : Number.NaN
         if (!Number.isSafeInteger(number) || (spec.min !== undefined && number < spec.min) || (spec.max !== undefined && number > spec.max)) return undefined

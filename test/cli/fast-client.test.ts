@@ -114,6 +114,7 @@ describe('the start path without oclif', () => {
     ['show', ['--tls=true']],
     ['show', [], { TOR_TLS: 'true' }],
     ['show', [], { TOR_PORT: 'seventy' }],
+    ['show', [], { TOR_HOST: '' }],
     ['search', []],
     ['search', ['a', 'b']],
     ['search', ['--', '-x']],
