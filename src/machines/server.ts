@@ -42,7 +42,7 @@ export interface OnlineClient {
 export interface ServerContext extends ServerInput {
   /**
    * The online clients by id, and how many come from each address: Maps the machine's own
-   * assign actions (spawnSession, forgetClient) update in place. Copying a record of every
+   * assign actions (admitClient, forgetClient) update in place. Copying a record of every
    * client on every connect and disconnect made each of them O(clients): 10,000 clients
    * connecting at once took minutes.
    */
