@@ -146,6 +146,27 @@ describe('limits and timeouts', () => {
     await logs.waitFor(/client-1 closing: idle for 200 ms/)
   })
 
+  it('stores byte for byte a put whose bytes come in pieces of every size across stage boundaries, the checksum line and the next command glued to the last piece', async () => {
+    const { dir } = await serve()
+    const c = await connect()
+    const bytes = randomBytes((2 << 20) + 12345)
+    const sha = createHash('sha256').update(bytes).digest('hex')
+    // The first bytes come with the size line (read into the line buffer, then copied into a stage).
+    await c.send(`put pieces.bin\n`)
+    expect(await c.line()).toBe('ok')
+    await c.send(Buffer.concat([Buffer.from(`${bytes.length}\n`), bytes.subarray(0, 5)]))
+    expect(await c.line()).toBe('ok')
+    let at = 5
+    for (const size of [1, 7, 4096, 65_536, 1_000_000, 1, (1 << 20) - 3]) {
+      await c.send(bytes.subarray(at, at + size))
+      at += size
+    }
+    await c.send(Buffer.concat([bytes.subarray(at), Buffer.from(`${sha}\nshow\n`)]))
+    expect(await c.line()).toBe('end')
+    expect(await c.listing()).toEqual([expect.stringMatching(/^pieces\.bin\t/)])
+    expect(createHash('sha256').update(await readFile(path.join(dir, 'pieces.bin'))).digest('hex')).toBe(sha)
+  })
+
   it('ends an upload that stalls with one error line and removes its temporary file', async () => {
     const { dir, logs } = await serve({ session: { stallTimeoutMs: 200 } })
     const c = await connect()
