@@ -12,6 +12,12 @@ import { checkServerCertificate, type TrustOptions } from './server-trust.js'
 import { connectTransport } from './transport.js'
 
 export const RECEIVE_BUFFER_BYTES = 1 << 20
+/**
+ * Unread input above this, outside a payload, stops the socket being read until lines
+ * are taken: a server that sends lines nobody asked for (at an idle prompt, say) is held
+ * in its own socket, not in this process's memory.
+ */
+export const MAX_UNREAD_BYTES = 2 << 20
 /** Gathered payload is written out when less than this is left for the next read. */
 const MIN_READ_BYTES = 64 << 10
 const SEND_CHUNK_BYTES = 1 << 20
@@ -42,6 +48,8 @@ export class ClientConnection {
   /** True over TLS. */
   encrypted = false
   private failure: unknown
+  /** Reading stopped because MAX_UNREAD_BYTES wait in the decoder. */
+  private readingPaused = false
   private endedListeners: Array<() => void> = []
   /** When bytes last moved in either direction (for the reply timeout). */
   lastActivity = Date.now()
@@ -90,7 +98,23 @@ export class ClientConnection {
   }
 
   readLine(signal?: AbortSignal): Promise<LineResult> {
-    return this.lines.readLine(signal)
+    return this.lines.readLine(signal).finally(() => this.resumeIfRoom())
+  }
+
+  /** Bytes read and not taken yet (lines, or payload bytes that came before their size line was read). */
+  get bufferedBytes(): number {
+    return this.lines.decoder.bufferedBytes
+  }
+
+  /** True while reading is stopped because too much unread input waits (MAX_UNREAD_BYTES). */
+  get paused(): boolean {
+    return this.readingPaused
+  }
+
+  private resumeIfRoom(): void {
+    if (!this.readingPaused || this.lines.decoder.bufferedBytes > MAX_UNREAD_BYTES || this.socket.destroyed) return
+    this.readingPaused = false
+    this.socket.resume()
   }
 
   /** True once the server has closed the connection (or it broke). */
@@ -159,9 +183,13 @@ export class ClientConnection {
       } catch (cause) {
         return reject(new StorageFailure({ operation: 'write the download', cause }))
       }
-      if (early === size) return resolve()
+      if (early === size) {
+        this.resumeIfRoom()
+        return resolve()
+      }
       if (this.lines.ended) return reject(new TransferIncomplete({ expected: size, received: this.payloadBytes }))
       this.sink = { fd, hash, remaining: size - early, resolve, reject }
+      this.resumeIfRoom()
     })
   }
 
@@ -239,6 +267,10 @@ export class ClientConnection {
       // The buffer is reused for the next read: keep a copy of what the decoder holds.
       this.lines.decoder.push(Buffer.from(this.receive.subarray(start + offset, start + n)))
       this.lines.pump()
+      if (this.sink === undefined && this.lines.decoder.bufferedBytes > MAX_UNREAD_BYTES) {
+        this.readingPaused = true
+        return false
+      }
     }
     return true
   }

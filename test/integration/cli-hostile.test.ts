@@ -2,7 +2,11 @@ import { randomBytes } from 'node:crypto'
 import { mkdir, readdir, writeFile } from 'node:fs/promises'
 import * as net from 'node:net'
 import * as path from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import * as Effect from 'effect/Effect'
+import * as Exit from 'effect/Exit'
+import * as Scope from 'effect/Scope'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { ClientConnection, MAX_UNREAD_BYTES, RECEIVE_BUFFER_BYTES } from '../../src/actors/client-connection.js'
 import { RawClient } from '../support/raw-client.js'
 import { TorProcess, tor } from '../support/cli.js'
 import { fakeServer, type FakeReply } from '../support/hostile-server.js'
@@ -80,6 +84,30 @@ describe('tor client against a hostile server', () => {
     expect(during.code).toBe(1)
     expect(during.stderr).toMatch(/connection closed during transfer \(the server went away or cut the connection.*\[TOR_ERR_PEER_CLOSED\]/)
     expect(during.stderr).not.toMatch(/--tls/)
+  })
+
+  it('stops reading a server that floods lines nobody asked for, holding a bounded number of its bytes (it once took them all)', async () => {
+    // 32 MiB of lines the moment the client connects: far more than the kernel's buffers hold.
+    const server = net.createServer((socket) => {
+      socket.on('error', () => undefined)
+      socket.write(Buffer.alloc(32 << 20, 'x\n'))
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    peers.push(server)
+    const scope = Effect.runSync(Scope.make())
+    const dir = await makeTempDir('tor-cli-')
+    const port = (server.address() as net.AddressInfo).port
+    const connection = await Effect.runPromise(Scope.extend(ClientConnection.open({ host: '127.0.0.1', port, tls: false, trust: { dir, say: () => undefined } }), scope))
+    try {
+      await vi.waitFor(() => expect(connection.paused).toBe(true), { timeout: 10_000, interval: 10 })
+      // What it holds: the bound and at most one read more.
+      expect(connection.bufferedBytes).toBeLessThanOrEqual(MAX_UNREAD_BYTES + RECEIVE_BUFFER_BYTES)
+      // Taking lines makes room, and it reads on.
+      for (let i = 0; i < 600_000; i++) await connection.readLine()
+      expect(connection.paused).toBe(false)
+    } finally {
+      await Effect.runPromise(Scope.close(scope, Exit.void))
+    }
   })
 
   it('keeps nothing when the server sends fewer bytes than it announced, and a later run cleans what a killed one left', async () => {
