@@ -143,6 +143,14 @@ export class NoSpace extends Data.TaggedError('NoSpace')<{ readonly needed: numb
   }
 }
 
+/** The client's Downloads folder has less free space than a download needs (told before any byte is written). */
+export class NoLocalSpace extends Data.TaggedError('NoLocalSpace')<{ readonly folder: string; readonly needed: number; readonly available: number }> {
+  readonly code = 'TOR_ERR_NO_LOCAL_SPACE' as const
+  get message() {
+    return `not enough space in ${this.folder} (${this.needed} bytes needed, ${this.available} free): nothing was downloaded`
+  }
+}
+
 export class ConnectionFailed extends Data.TaggedError('ConnectionFailed')<{
   readonly host: string
   readonly port: number
@@ -252,6 +260,7 @@ export type TorError =
   | TransferIncomplete
   | StorageFailure
   | NoSpace
+  | NoLocalSpace
   | ConnectionFailed
   | ListenFailed
   | ServerRefused
@@ -277,6 +286,7 @@ export const ERROR_CATALOG: Record<ErrorCode, { readonly kind: string; readonly 
   TOR_ERR_TRANSFER_INCOMPLETE: { kind: 'TransferIncomplete', meaning: 'The connection ended before every announced byte arrived; nothing was kept.', action: 'Run the transfer again.' },
   TOR_ERR_STORAGE: { kind: 'StorageFailure', meaning: 'Reading or writing a file failed (no space, no permission, I/O error).', action: 'Client side: check the local folder. Server side: the server log has the details.' },
   TOR_ERR_NO_SPACE: { kind: 'NoSpace', meaning: 'The server has less free space than the upload needs; it said so before any byte was sent.', action: 'Free space on the server, or upload a smaller file.' },
+  TOR_ERR_NO_LOCAL_SPACE: { kind: 'NoLocalSpace', meaning: "The client's Downloads folder has less free space than the download needs; nothing was written (the server's announced size is checked before the bytes).", action: 'Free space there, or download into another folder with --dir.' },
   TOR_ERR_CONNECTION: { kind: 'ConnectionFailed', meaning: 'The client could not connect to the server.', action: 'Check --host and --port, and that the server runs.' },
   TOR_ERR_LISTEN: { kind: 'ListenFailed', meaning: 'The server could not listen on its address and port.', action: 'Pick another --port, or stop what uses it.' },
   TOR_ERR_REFUSED: { kind: 'ServerRefused', meaning: 'The server answered error <reason>: limits, timeouts, invalid commands, storage failures.', action: 'Read the reason; docs/protocol.md lists them.' },

@@ -1,10 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto'
-import { closeSync, fstatSync, openSync, readSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs'
+import { closeSync, fstatSync, openSync, readSync, renameSync, rmSync, statfsSync, truncateSync, writeFileSync } from 'node:fs'
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import * as Effect from 'effect/Effect'
 import { fromPromise } from 'xstate'
-import { ChecksumMismatch, FileNotFound, InvalidFileName, ProtocolViolation, ServerRefused, StorageFailure } from '../errors.js'
+import { ChecksumMismatch, FileNotFound, InvalidFileName, NoLocalSpace, ProtocolViolation, ServerRefused, StorageFailure } from '../errors.js'
 import { clientSessionMachine, type TransferInput } from '../machines/client-session.js'
 import { decodeListingRow, isErrorReply, nameProblem, Reply, type FileEntry, type VerifiedSize } from '../protocol/index.js'
 import type { ClientConnection } from './client-connection.js'
@@ -310,6 +310,18 @@ const receiveSmallVerified = async (connection: ClientConnection, folders: Clien
   }
 }
 
+/** Fails with NoLocalSpace when `folder`'s file system has fewer than `needed` bytes free (not checked where statfs is not available). */
+const checkLocalSpace = (folder: string, needed: number): void => {
+  let available: number
+  try {
+    const stats = statfsSync(folder)
+    available = stats.bavail * stats.bsize
+  } catch {
+    return
+  }
+  if (needed > available) throw new NoLocalSpace({ folder, needed, available })
+}
+
 /** The client session machine with this connection's I/O provided. */
 export const createClientLogic = (connection: ClientConnection, folders: ClientFolders) => {
   // The kept part of the download being resumed, hashed in `resuming` for `downloading`.
@@ -331,7 +343,9 @@ export const createClientLogic = (connection: ClientConnection, folders: ClientF
       readListing: fromPromise(({ signal }) => readListing(connection, signal)),
       readFeatures: fromPromise(({ signal }) => readFeatures(connection, signal)),
       statUpload: fromPromise(({ input, signal }) => runForActor(statUpload(folders, input.name), signal)),
-      receiveFile: fromPromise(({ input, signal }) => {
+      receiveFile: fromPromise(async ({ input, signal }) => {
+        // A size the folder cannot hold (a full disk, or a server announcing petabytes) fails before any byte is written.
+        checkLocalSpace(folders.downloads, input.size - (input.verified?.from ?? 0))
         if (!input.verified) return runForActor(receiveFile(connection, folders, input), signal)
         // A kept part of this name (the file changed since) is replaced and cleaned up by the resumable path.
         if (input.verified.from === 0 && input.verified.size < RESUMABLE_BYTES && !input.keptPart) return receiveSmallVerified(connection, folders, input.name, input.verified)

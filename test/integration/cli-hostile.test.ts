@@ -86,6 +86,16 @@ describe('tor client against a hostile server', () => {
     expect(during.stderr).not.toMatch(/--tls/)
   })
 
+  it('refuses a download larger than the free space in Downloads before writing a byte (a server announcing 4 PiB once filled the disk)', async () => {
+    const cwd = await makeTempDir('tor-cli-')
+    const huge = 2 ** 52
+    const port = await hostileServer((line) => (line.startsWith('get ') ? `ok\nfound\n${huge} ${'a'.repeat(64)} 0\nsome bytes` : undefined))
+    const r = await tor(['client', 'download', 'huge.bin', '--port', String(port), '--dir', cwd], { cwd })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(new RegExp(`not enough space in \\S*Downloads \\(${huge} bytes needed, \\d+ free\\): nothing was downloaded \\[TOR_ERR_NO_LOCAL_SPACE\\]`))
+    expect(await readdir(path.join(cwd, 'Downloads'))).toEqual([])
+  })
+
   it('stops reading a server that floods lines nobody asked for, holding a bounded number of its bytes (it once took them all)', async () => {
     // 32 MiB of lines the moment the client connects: far more than the kernel's buffers hold.
     const server = net.createServer((socket) => {
