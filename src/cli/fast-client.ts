@@ -17,7 +17,12 @@ export interface ParsedInvocation {
   readonly argv: readonly string[]
 }
 
-const INTEGER = /^\d+$/
+/** An integer flag's value, or undefined when oclif would refuse it (not digits, out of bounds). */
+const integerWithin = (spec: { readonly min?: number; readonly max?: number }, text: string): number | undefined => {
+  const number = /^\d+$/.test(text) ? Number(text) : Number.NaN
+  if (!Number.isSafeInteger(number) || (spec.min !== undefined && number < spec.min) || (spec.max !== undefined && number > spec.max)) return undefined
+  return number
+}
 
 /**
  * The flags and arguments of `argv` for `command`, as oclif would parse them, or
@@ -57,8 +62,8 @@ export const parseInvocation = (command: OneShotCommand, argv: readonly string[]
     const value = eq >= 0 ? token.slice(eq + 1) : argv[++i]
     if (value === undefined || value.startsWith('-')) return undefined
     if (spec.kind === 'integer') {
-      const number = INTEGER.test(value) ? Number(value) : Number.NaN
-      if (!Number.isSafeInteger(number) || (spec.min !== undefined && number < spec.min) || (spec.max !== undefined && number > spec.max)) return undefined
+      const number = integerWithin(spec, value)
+      if (number === undefined) return undefined
       flags[name] = number
     } else flags[name] = value
   }
@@ -69,8 +74,8 @@ export const parseInvocation = (command: OneShotCommand, argv: readonly string[]
       // How oclif reads a boolean, or an empty value, from the environment is its own business.
       if (spec.kind === 'boolean' || fromEnv === '') return undefined
       if (spec.kind === 'integer') {
-        const number = INTEGER.test(fromEnv) ? Number(fromEnv) : Number.NaN
-        if (!Number.isSafeInteger(number) || (spec.min !== undefined && number < spec.min) || (spec.max !== undefined && number > spec.max)) return undefined
+        const number = integerWithin(spec, fromEnv)
+        if (number === undefined) return undefined
         flags[name] = number
       } else flags[name] = fromEnv
     } else if (spec.default !== undefined) flags[name] = spec.default
