@@ -126,6 +126,7 @@ export const runWithoutOclif = async (command: string, argv: readonly string[]):
   if (!(command in ONE_SHOT_FLAG_SPECS)) return false
   const parsed = parseInvocation(command as OneShotCommand, argv)
   if (!parsed) return false
+  // Checked against the command's specs above: the shape each one-shot function takes.
   const flags = parsed.flags as never
   try {
     if (command === 'show') await showFiles(flags, plainOutput)
