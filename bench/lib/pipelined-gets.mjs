@@ -1,5 +1,5 @@
-// node bench/lib/pipelined-gets.mjs PORT get|download NAME... : sends one `get 0 - NAME` (or `download NAME`)
-// per name at once on one connection, reads every reply and its bytes, and prints the milliseconds from the
+// node bench/lib/pipelined-gets.mjs PORT get|download|gets NAME... : sends one `get 0 - NAME` (or `download NAME`)
+// per name at once on one connection (or, with gets, the names in as few `gets` lines as fit 4096 bytes), reads every reply and its bytes, and prints the milliseconds from the
 // first line sent to the last byte received (a raw client: what the server's per-file work costs, without
 // tor's client).
 import * as net from 'node:net'
@@ -26,7 +26,8 @@ const finished = new Promise((resolve, reject) => {
         remaining -= take
         at += take
         if (remaining > 0) break
-        phase = 'ok'
+        // gets: one ok per line, before its first file.
+        phase = verb === 'gets' && !lineStarts.has(done + 1) ? 'found' : 'ok'
         if (++done === names.length) return resolve(performance.now() - started)
         continue
       }
@@ -50,7 +51,26 @@ const finished = new Promise((resolve, reject) => {
     buffer = buffer.subarray(at)
   })
 })
-socket.write(names.map((name) => (verb === 'get' ? `get 0 - ${name}\n` : `download ${name}\n`)).join(''))
+// gets: the index of the first name of each line (each line is answered with one ok).
+const lineStarts = new Set([0])
+const getsLines = () => {
+  const lines = []
+  let current = []
+  let bytes = 4
+  for (const [i, name] of names.entries()) {
+    if (current.length > 0 && bytes + Buffer.byteLength(name) + 1 > 4096) {
+      lines.push(`gets ${current.join('\t')}\n`)
+      lineStarts.add(i)
+      current = []
+      bytes = 4
+    }
+    current.push(name)
+    bytes += Buffer.byteLength(name) + 1
+  }
+  lines.push(`gets ${current.join('\t')}\n`)
+  return lines.join('')
+}
+socket.write(verb === 'gets' ? getsLines() : names.map((name) => (verb === 'get' ? `get 0 - ${name}\n` : `download ${name}\n`)).join(''))
 const ms = await finished
 socket.end('exit\n')
 process.stdout.write(`${ms.toFixed(1)}\n`)

@@ -37,6 +37,7 @@ export const runBatch = async (
   names: readonly string[],
   progress?: BatchProgress,
 ): Promise<{ summary: BatchSummary; client: TorClient }> => {
+  if (verb === 'download' && (await speaksGets(first))) return downloadWithGets(first, reconnect, names, progress)
   const started = Date.now()
   const done: Extract<Success, { kind: 'transferred' }>[] = []
   const failed: { name: string; error: TorError }[] = []
@@ -141,6 +142,115 @@ export const runBatch = async (
   }
   return { summary: { done, failed, bytes, durationMs: Date.now() - started, unanswered }, client }
 }
+
+const speaksGets = async (client: TorClient) => client.connected && (await client.features().catch(() => [] as readonly string[])).includes('gets')
+
+/**
+ * A download batch to a server that speaks gets: the names without a kept part go by
+ * runs in gets commands (one line of at most GETS_LINE_BYTES each, the files read
+ * outside the machine, each reported as it ends); a name with a kept part goes alone
+ * through the machine, as get resumed where its part ends. When the connection is
+ * lost, the file being received fails (a large one keeps its part) and the rest are
+ * asked on a new one; Ctrl-C ends the batch there.
+ */
+const downloadWithGets = async (
+  first: TorClient,
+  reconnect: () => Promise<TorClient>,
+  names: readonly string[],
+  progress?: BatchProgress,
+): Promise<{ summary: BatchSummary; client: TorClient }> => {
+  const started = Date.now()
+  const done: Extract<Success, { kind: 'transferred' }>[] = []
+  const failed: { name: string; error: TorError }[] = []
+  let bytes = 0
+  let client = first
+  let mayHavePartial = await keptPartials(client.folders.downloads)
+  const ended = (index: number, name: string, outcome: Extract<Success, { kind: 'transferred' }> | { readonly error: TorError }) => {
+    if ('error' in outcome) {
+      failed.push({ name, error: outcome.error })
+      progress?.fileEnded(index, name, { ok: false, error: outcome.error })
+    } else {
+      done.push(outcome)
+      bytes += outcome.bytes
+      progress?.fileEnded(index, name, { ok: true, bytes: outcome.bytes })
+    }
+  }
+  let at = 0
+  while (at < names.length) {
+    const name = names[at]!
+    try {
+      if (client.cancelled) throw client.cancelled
+      if (!client.connected) {
+        client = await reconnect()
+        // A server that no longer speaks gets (replaced meanwhile) gets the rest the pipelined way.
+        if (!(await speaksGets(client))) {
+          const rest = await runBatch(client, reconnect, 'download', names.slice(at), progress && shifted(progress, at))
+          done.push(...rest.summary.done)
+          failed.push(...rest.summary.failed)
+          return { summary: { done, failed, bytes: bytes + rest.summary.bytes, durationMs: Date.now() - started, unanswered: 0 }, client: rest.client }
+        }
+        mayHavePartial = await keptPartials(client.folders.downloads)
+      }
+    } catch (error) {
+      ended(at, name, { error: asTorError(error) })
+      break
+    }
+    if (mayHavePartial(name)) {
+      progress?.fileStarted(at, name)
+      const outcome = await client.run({ verb: 'download', name }).then(
+        (success) => (success.kind === 'transferred' ? success : { error: new InternalError({ detail: `download answered with ${success.kind}` }) }),
+        (error: unknown) => ({ error: asTorError(error) }),
+      )
+      ended(at, name, outcome)
+      at++
+      if ('error' in outcome && outcome.error.code === 'TOR_ERR_CANCELLED') break
+      continue
+    }
+    const run = runOfNames(names, at, mayHavePartial)
+    const base = at
+    let heard = 0
+    progress?.fileStarted(base, name)
+    try {
+      await client.receiveMany(run, (i, outcome) => {
+        heard = i + 1
+        ended(base + i, outcome.name, outcome.ok ? outcome : { error: outcome.error })
+        if (heard < run.length) progress?.fileStarted(base + heard, run[heard]!)
+      })
+      at += run.length
+    } catch (error) {
+      const failure = asTorError(error)
+      // Refused as a whole (the connection is fine): every file of the run fails with it. Cut: the one being received does.
+      const failedNow = client.connected ? run.length - heard : 1
+      for (let i = heard; i < heard + failedNow; i++) ended(base + i, run[i]!, { error: failure })
+      at = base + heard + failedNow
+      if (failure.code === 'TOR_ERR_CANCELLED') break
+    }
+  }
+  return { summary: { done, failed, bytes, durationMs: Date.now() - started, unanswered: 0 }, client }
+}
+
+/** The names from `at` on that go in one gets: up to the next with a kept part, as many as fit one line. */
+const runOfNames = (names: readonly string[], at: number, mayHavePartial: (name: string) => boolean): string[] => {
+  const run: string[] = []
+  let bytes = 'gets '.length
+  for (let i = at; i < names.length; i++) {
+    const name = names[i]!
+    const cost = Buffer.byteLength(name) + 1
+    if (mayHavePartial(name) || (run.length > 0 && bytes + cost > GETS_LINE_BYTES)) break
+    run.push(name)
+    bytes += cost
+  }
+  return run
+}
+
+/** A display for the files from `offset` on, driven by a batch of those files only. */
+const shifted = (progress: BatchProgress, offset: number): BatchProgress => ({
+  fileStarted: (index, name) => progress.fileStarted(index + offset, name),
+  fileEnded: (index, name, outcome) => progress.fileEnded(index + offset, name, outcome),
+})
+
+/** A gets line stays within the server's 4096-byte line limit. */
+const GETS_LINE_BYTES = 4096
 
 /** Requests in flight ahead of the one being read. */
 const PIPELINE_DEPTH = 32

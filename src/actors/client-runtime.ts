@@ -5,12 +5,12 @@ import * as Exit from 'effect/Exit'
 import * as Scope from 'effect/Scope'
 import { createActor, type Actor } from 'xstate'
 import { Cancelled, PeerClosed, ReplyTimeout, StorageFailure, type TorError } from '../errors.js'
-import type { ClientOutcome, ClientSessionMachine, SentAhead } from '../machines/client-session.js'
+import type { ClientOutcome, ClientSessionMachine, ManyFileOutcome, SentAhead } from '../machines/client-session.js'
 import { encodeCommand, type Command } from '../protocol/index.js'
 import { ClientConnection } from './client-connection.js'
 import { isLoopback } from './transport.js'
 import type { Inspect } from './inspector.js'
-import { createClientLogic, removeOrphanDownloads, type ClientFolders } from './client-session-io.js'
+import { createClientLogic, removeOrphanDownloads, type ClientFolders, type ManyListener } from './client-session-io.js'
 import { acquireScoped } from './run-effect.js'
 
 export interface ClientOptions {
@@ -58,6 +58,7 @@ export class TorClient {
     readonly actor: Actor<ClientSessionMachine>,
     readonly folders: ClientFolders,
     private readonly timeoutMs: number | undefined,
+    private readonly many: ManyListener,
     /** The account this connection logs in with (a server keeps an account's cut uploads to continue). */
     readonly account?: string,
   ) {
@@ -93,8 +94,9 @@ export class TorClient {
         })
       }),
     )
-    const actor = createActor(createClientLogic(connection, folders), { inspect: options.inspect }).start()
-    const client = new TorClient(scope, connection, actor, folders, options.timeout === undefined ? undefined : options.timeout * 1000, options.login?.account)
+    const many: ManyListener = {}
+    const actor = createActor(createClientLogic(connection, folders, many), { inspect: options.inspect }).start()
+    const client = new TorClient(scope, connection, actor, folders, options.timeout === undefined ? undefined : options.timeout * 1000, many, options.login?.account)
     if (options.login) {
       await client.run({ verb: 'auth', ...options.login }).catch(async (error: unknown) => {
         await client.close()
@@ -149,6 +151,21 @@ export class TorClient {
       },
     )
     return this.featureList
+  }
+
+  /**
+   * Downloads whole files with one gets (only to a server whose features list gets); `onFile`
+   * hears each file as it ends. Resolves with every file's outcome; rejects when the connection
+   * is lost (the files `onFile` heard of are done, the rest are not).
+   */
+  async receiveMany(names: readonly string[], onFile?: (index: number, outcome: ManyFileOutcome) => void): Promise<readonly ManyFileOutcome[]> {
+    this.many.onFile = onFile
+    try {
+      const outcome = await this.run({ verb: 'gets', names })
+      return outcome.kind === 'receivedMany' ? outcome.files : []
+    } finally {
+      this.many.onFile = undefined
+    }
   }
 
   /** True once the server answered a get as an unknown command (it speaks the seed protocol only). */

@@ -5,8 +5,8 @@ import * as path from 'node:path'
 import * as Effect from 'effect/Effect'
 import { fromPromise } from 'xstate'
 import { ChecksumMismatch, FileNotFound, InvalidFileName, NoLocalSpace, ProtocolViolation, ServerRefused, StorageFailure } from '../errors.js'
-import { clientSessionMachine, type TransferInput } from '../machines/client-session.js'
-import { decodeListingRow, isErrorReply, nameProblem, Reply, type FileEntry, type VerifiedSize } from '../protocol/index.js'
+import { clientSessionMachine, refusal, type ManyFileOutcome, type TransferInput } from '../machines/client-session.js'
+import { decodeListingRow, isErrorReply, nameProblem, parseVerifiedSize, Reply, type FileEntry, type VerifiedSize } from '../protocol/index.js'
 import type { ClientConnection } from './client-connection.js'
 import { hashFor, ParallelHash, type TransferHash } from './parallel-hash.js'
 import { runForActor } from './run-effect.js'
@@ -322,8 +322,53 @@ const checkLocalSpace = (folder: string, needed: number): void => {
   if (needed > available) throw new NoLocalSpace({ folder, needed, available })
 }
 
+/** Hears each file of a gets as it ends (a batch's display and summary), while the command runs. */
+export interface ManyListener {
+  onFile?: ((index: number, outcome: ManyFileOutcome) => void) | undefined
+}
+
+/**
+ * The answers to a gets after its ok, one per name in order. Each file is received like a get's from
+ * the start (below RESUMABLE_BYTES whole, larger ones into a part kept to resume) and reported as it
+ * ends. Not found file, an error line or a checksum mismatch is that file's failure and the rest go on;
+ * anything else (a broken connection, an answer that is none of these, a bad size line, no room in
+ * Downloads while the bytes follow) fails the command, since the byte stream cannot be followed.
+ */
+const receiveMany = async (connection: ClientConnection, folders: ClientFolders, names: readonly string[], listener: ManyListener, signal: AbortSignal) => {
+  const outcomes: ManyFileOutcome[] = []
+  for (const [index, name] of names.entries()) {
+    const first = await connection.readLine(signal)
+    let outcome: ManyFileOutcome
+    if (first._tag === 'Line' && first.text === Reply.found) {
+      const sizeLine = await connection.readLine(signal)
+      const verified = sizeLine._tag === 'Line' ? parseVerifiedSize(sizeLine.text) : new ProtocolViolation({ detail: `bad size line from server: ${sizeLine.message}` })
+      if (verified instanceof ProtocolViolation) throw verified
+      if (verified.from !== 0) throw new ProtocolViolation({ detail: `the server resumed ${JSON.stringify(name)} at ${verified.from}, though gets asks for whole files` })
+      checkLocalSpace(folders.downloads, verified.size)
+      try {
+        const report =
+          verified.size < RESUMABLE_BYTES
+            ? await receiveSmallVerified(connection, folders, name, verified)
+            : await runForActor(receiveVerified(connection, folders, name, verified, undefined), signal)
+        outcome = { ok: true, kind: 'transferred', direction: 'download', name, ...report, verified: { sha256: verified.sha256, from: 0, restarted: false } }
+      } catch (error) {
+        // Every byte arrived, and they were wrong: this file failed, the connection is fine.
+        if ((error as { _tag?: string })._tag !== 'ChecksumMismatch') throw error
+        outcome = { ok: false, name, error: error as ChecksumMismatch }
+      }
+    } else {
+      const refused = refusal(first, { verb: 'download', name })
+      if (refused.ok || refused.error._tag === 'ProtocolViolation') throw refused.ok ? new ProtocolViolation({ detail: 'unexpected reply from server' }) : refused.error
+      outcome = { ok: false, name, error: refused.error }
+    }
+    outcomes.push(outcome)
+    listener.onFile?.(index, outcome)
+  }
+  return outcomes
+}
+
 /** The client session machine with this connection's I/O provided. */
-export const createClientLogic = (connection: ClientConnection, folders: ClientFolders) => {
+export const createClientLogic = (connection: ClientConnection, folders: ClientFolders, listener: ManyListener = {}) => {
   // The kept part of the download being resumed, hashed in `resuming` for `downloading`.
   let resumed: ParallelHash | undefined
   return clientSessionMachine.provide({
@@ -342,6 +387,7 @@ export const createClientLogic = (connection: ClientConnection, folders: ClientF
       readLine: fromPromise(({ signal }) => connection.readLine(signal)),
       readListing: fromPromise(({ signal }) => readListing(connection, signal)),
       readFeatures: fromPromise(({ signal }) => readFeatures(connection, signal)),
+      receiveMany: fromPromise(({ input, signal }) => receiveMany(connection, folders, input.names, listener, signal)),
       statUpload: fromPromise(({ input, signal }) => runForActor(statUpload(folders, input.name), signal)),
       receiveFile: fromPromise(async ({ input, signal }) => {
         // A size the folder cannot hold (a full disk, or a server announcing petabytes) fails before any byte is written.

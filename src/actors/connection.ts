@@ -183,6 +183,12 @@ export class Connection {
     if (this.socket.writableNeedDrain) await this.drained(signal)
   }
 
+  /** Resolves once the socket's buffer is below its high-water mark; rejects with PeerClosed once the connection is gone. */
+  async flushed(signal?: AbortSignal): Promise<void> {
+    if (this.socket.destroyed || !this.socket.writable) throw new PeerClosed({ during: 'reply' })
+    if (this.socket.writableNeedDrain) await this.drained(signal)
+  }
+
   /**
    * Ends the connection once everything written has been flushed; a client that
    * does not read its last replies within `closeLingerMs` is cut off.

@@ -14,6 +14,11 @@ export const formatSessionLog = (clientId: string, entry: SessionLog): string =>
       const verb = transfer.direction === 'download' ? 'File sent with success' : 'File received with success'
       return `${clientId} ${verb}: ${visible(transfer.name)} (${formatBytes(report.bytes)}, ${report.bytes} bytes) in ${formatDuration(report.durationMs)}`
     }
+    case 'sentMany': {
+      const { asked, report } = entry
+      const missing = report.missing.length === 0 ? '' : `; not sent: ${report.missing.slice(0, 5).map(visible).join(', ')}${report.missing.length > 5 ? ` and ${report.missing.length - 5} more` : ''}`
+      return `${clientId} Files sent with success: ${report.sent} of ${asked} asked with gets (${formatBytes(report.bytes)}, ${report.bytes} bytes) in ${formatDuration(report.durationMs)}${missing}`
+    }
     case 'transferFailed':
       return `${clientId} ${entry.transfer.direction} of ${visible(entry.transfer.name)} (${entry.transfer.size} bytes) failed: ${visible(entry.reason)}`
     case 'closing':

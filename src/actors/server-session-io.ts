@@ -11,6 +11,7 @@ import type { Connection } from './connection.js'
 import { readWhole, WHOLE_FILE_BYTES } from '../storage/read-whole.js'
 import { hashFor } from './parallel-hash.js'
 import { runForActor } from './run-effect.js'
+import { sendMany, sendOpened } from './send-many.js'
 
 /** Listing rows are written in batches of about this many bytes, each waiting for the socket to drain. */
 const LISTING_BATCH_BYTES = 64 << 10
@@ -120,13 +121,8 @@ export const createSessionLogic = (env: SessionEnvironment) => {
       const start = transfer.offset ?? 0
       const length = transfer.size - start
       if (length === 0) return { bytes: 0, durationMs: 0 }
-      const file = staged.file
       // A descriptor belongs to the staged scope (closed by the finalizer above); a stream to this effect's scope.
-      const source = file.kind === 'descriptor' ? { fd: file.fd, start } : { stream: yield* file.open(start) }
-      yield* Effect.tryPromise({
-        try: () => port.connection.sendPayload(source, length, signal, progress),
-        catch: (cause) => (isTorError(cause) ? cause : new StorageFailure({ operation: `send ${transfer.name}`, cause })),
-      })
+      yield* sendOpened(port.connection, staged.file, start, length, signal, progress)
       return { bytes: length, durationMs: Date.now() - started }
     }).pipe(Effect.scoped)
 
@@ -245,6 +241,9 @@ export const createSessionLogic = (env: SessionEnvironment) => {
         streamListing(portOf(input).connection, input.search, input.hashes, signal, progressOf(system, input.clientId)),
       ),
       openDownload: fromPromise(({ input, signal }) => runForActor(openDownload(portOf(input), input.name, input.hash), signal)),
+      sendMany: fromPromise(({ input, signal, system }) =>
+        runForActor(sendMany(env.storage, portOf(input).connection, input.files, signal, progressOf(system, input.clientId)), signal),
+      ),
       prepareUpload: fromPromise(({ input, signal }) => runForActor(prepareUpload(portOf(input), input), signal)),
       verifyLogin: fromPromise(({ input, signal }) => runForActor(verifyLogin(env.stateDir, input.account, input.token), signal)),
       statTarget: fromPromise(({ input, signal }) => runForActor(env.storage.nameTaken(input.name).pipe(Effect.map((exists) => ({ exists }))), signal)),

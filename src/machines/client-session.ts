@@ -32,11 +32,26 @@ export type ClientOutcome =
       /** A verified download: its SHA-256, where it started, and whether a kept part was dropped because the file changed. */
       readonly verified?: { readonly sha256: string; readonly from: number; readonly restarted: boolean }
     }
+  /** A gets: each file's own outcome, in the order asked. */
+  | { readonly ok: true; readonly kind: 'receivedMany'; readonly files: readonly ManyFileOutcome[] }
   | { readonly ok: true; readonly kind: 'exited' }
   /** The protocol extensions the server lists (none from a server that speaks the seed protocol only). */
   | { readonly ok: true; readonly kind: 'features'; readonly features: readonly string[] }
   | { readonly ok: true; readonly kind: 'authenticated' }
   | { readonly ok: false; readonly error: TorError }
+
+/** One file of a gets as it ended: received and verified, or why not (Not found file, refused, checksum mismatch). */
+export type ManyFileOutcome =
+  | {
+      readonly ok: true
+      readonly kind: 'transferred'
+      readonly direction: 'download'
+      readonly name: string
+      readonly bytes: number
+      readonly durationMs: number
+      readonly verified: { readonly sha256: string; readonly from: 0; readonly restarted: false }
+    }
+  | { readonly ok: false; readonly name: string; readonly error: TorError }
 
 export interface ClientContext {
   readonly command: Command | undefined
@@ -128,6 +143,8 @@ export const clientSessionMachine = setup({
     findPartial: fromPromise<{ offset: number; expected: string } | undefined, { name: string }>(notProvided('findPartial')),
     resumePartial: fromPromise<void, { name: string; verified: VerifiedSize }>(notProvided('resumePartial')),
     receiveFile: fromPromise<{ bytes: number; durationMs: number }, TransferInput>(notProvided('receiveFile')),
+    /** The answers to a gets after its ok, one file at a time, each file's outcome reported as it ends. */
+    receiveMany: fromPromise<readonly ManyFileOutcome[], { names: readonly string[] }>(notProvided('receiveMany')),
     sendFile: fromPromise<{ bytes: number; durationMs: number; sha256?: string }, TransferInput & { hash: boolean; from: number }>(notProvided('sendFile')),
   },
   actions: {
@@ -156,6 +173,7 @@ export const clientSessionMachine = setup({
     isListing: ({ context }) => context.command?.verb === 'show' || context.command?.verb === 'search' || context.command?.verb === 'hashes',
     isFeatures: ({ context }) => context.command?.verb === 'features',
     isDownload: ({ context }) => context.command?.verb === 'download',
+    isMany: ({ context }) => context.command?.verb === 'gets',
     isUpload: ({ context }) => context.command?.verb === 'upload',
     authAccepted: ({ context }, line: LineResult) => context.command?.verb === 'auth' && text(line) === Reply.ok,
     isSize: (_, line: LineResult) => typeof parseSize(text(line)) === 'number',
@@ -359,6 +377,7 @@ export const clientSessionMachine = setup({
               outcome: ({ context, event }) => (text(event.output) === Reply.ok ? undefined : refusal(event.output, context.command)),
             }),
           },
+          { guard: 'isMany', target: 'receivingMany', actions: assign({ outcome: ({ context, event }) => (text(event.output) === Reply.ok ? undefined : refusal(event.output, context.command)) }) },
           { guard: 'isDownload', target: 'receivingSize', actions: assign({ outcome: ({ context, event }) => (text(event.output) === Reply.ok ? undefined : refusal(event.output, context.command)) }) },
           {
             guard: 'isUpload',
@@ -392,6 +411,18 @@ export const clientSessionMachine = setup({
         id: 'readFeatures',
         src: 'readFeatures',
         onDone: { target: 'ready', actions: assign({ outcome: ({ event }) => ({ ok: true, kind: 'features', features: event.output }) }) },
+        onError: { target: 'closed', actions: 'recordError' },
+      },
+    },
+    receivingMany: {
+      description:
+        "A gets accepted: for each name in turn, found, the size line and the bytes (verified, then renamed into Downloads), or that file's refusal; read outside the machine, which gets each file's outcome at the end.",
+      always: { guard: 'hasOutcome', target: 'ready' },
+      invoke: {
+        id: 'receiveMany',
+        src: 'receiveMany',
+        input: ({ context }) => ({ names: (context.command as Extract<Command, { verb: 'gets' }>).names }),
+        onDone: { target: 'ready', actions: assign({ outcome: ({ event }) => ({ ok: true, kind: 'receivedMany', files: event.output }) }) },
         onError: { target: 'closed', actions: 'recordError' },
       },
     },

@@ -13,6 +13,7 @@ import {
   type ChecksumDecision,
   type CommandDecision,
   type LineResult,
+  type ManyFile,
   type SessionLimits,
   type SizeDecision,
 } from './session-rules.js'
@@ -95,6 +96,14 @@ export interface TransferReport {
   readonly sha256?: string
 }
 
+/** What a `gets` did: the files sent whole, their bytes, and the names answered Not found file or refused. */
+export interface ManyReport {
+  readonly sent: number
+  readonly bytes: number
+  readonly durationMs: number
+  readonly missing: readonly string[]
+}
+
 /** The problem of a failed actor: `message` for the server's log, `publicReason` safe to send to the client. */
 export interface Failure {
   readonly message: string
@@ -106,6 +115,7 @@ export type SessionLog =
   | { readonly kind: 'refusalsSummarized'; readonly count: number }
   | { readonly kind: 'transferred'; readonly transfer: Transfer; readonly report: TransferReport }
   | { readonly kind: 'transferFailed'; readonly transfer: Transfer; readonly reason: string }
+  | { readonly kind: 'sentMany'; readonly asked: number; readonly report: ManyReport }
   | { readonly kind: 'closing'; readonly reason: string }
   | { readonly kind: 'login'; readonly account: string }
 
@@ -248,6 +258,8 @@ export const serverSessionMachine = setup({
     readLine: fromPromise<LineResult, SessionRef>(notProvided('readLine')),
     streamListing: fromPromise<{ count: number }, SessionRef & { search: string | undefined; hashes: boolean }>(notProvided('streamListing')),
     openDownload: fromPromise<DownloadLookup, SessionRef & { name: string; hash: boolean }>(notProvided('openDownload')),
+    /** A gets: for each file in order, what get 0 - <name> answers after its ok (a refused name's reply in its place), waiting for the client to read. */
+    sendMany: fromPromise<ManyReport, SessionRef & { files: readonly ManyFile[] }>(notProvided('sendMany')),
     prepareUpload: fromPromise<{ from: number }, SessionRef & Transfer>(notProvided('prepareUpload')),
     verifyLogin: fromPromise<readonly Permission[] | undefined, SessionRef & { account: string; token: string }>(notProvided('verifyLogin')),
     statTarget: fromPromise<{ exists: boolean }, SessionRef & { name: string }>(notProvided('statTarget')),
@@ -330,7 +342,7 @@ export const serverSessionMachine = setup({
     mayWriteWhole: ({ context }, target: { exists: boolean }) => wholeOf(context) !== undefined && mayWrite(context, target),
     mayWriteAnyName: ({ context }) => context.permissions.includes('upload') && context.permissions.includes('overwrite'),
     /** Payload bytes are on the wire to the client: no reply line may interrupt them. */
-    sendingPayload: ({ context }) => context.transfer?.direction === 'download',
+    sendingPayload: ({ context }) => context.transfer?.direction === 'download' || context.decision?.next === 'downloadMany',
   },
 }).createMachine({
   id: 'serverSession',
@@ -403,6 +415,7 @@ export const serverSessionMachine = setup({
       always: [
         { guard: { type: 'decidedTo', params: 'list' }, target: 'streamingList', actions: commandAccepted },
         { guard: { type: 'decidedTo', params: 'download' }, target: 'sendingSize', actions: commandAccepted },
+        { guard: { type: 'decidedTo', params: 'downloadMany' }, target: 'sendingMany', actions: [...commandAccepted, { type: 'reply', params: { lines: [Reply.ok] } }] },
         // Allowed to write any name (new or existing): nothing to look up before the upload.
         {
           guard: and([{ type: 'decidedTo', params: 'upload' as const }, 'mayWriteAnyName', 'wholeUpload']),
@@ -540,6 +553,28 @@ export const serverSessionMachine = setup({
           ],
         },
       },
+    },
+    sendingMany: {
+      description:
+        'A gets, after its ok: for each name in order, found, the size line of get and the whole file, or Not found file, or the refusal of an invalid name; as fast as the client reads.',
+      invoke: {
+        id: 'sendMany',
+        src: 'sendMany',
+        input: ({ context }) => ({ ...ref({ context }), files: (decision(context) as Extract<CommandDecision, { next: 'downloadMany' }>).files }),
+        onDone: {
+          target: 'awaitingCommand',
+          actions: {
+            type: 'log',
+            params: ({ context, event }) => ({ kind: 'sentMany', asked: (decision(context) as Extract<CommandDecision, { next: 'downloadMany' }>).files.length, report: event.output }),
+          },
+        },
+        // Part of a file may already be on the wire: the byte stream cannot be resynchronised.
+        onError: {
+          target: 'closed',
+          actions: { type: 'log', params: ({ event }) => ({ kind: 'closing', reason: `gets failed: ${failureOf(event.error).message}` }) },
+        },
+      },
+      ...stallWatch({ replyOnStall: false }),
     },
     authenticating: {
       description: 'Checking auth <account> <token> against the accounts (scrypt, constant-time).',

@@ -44,6 +44,8 @@ export const LOGGED_REFUSALS = 3
 export type CommandDecision =
   | { readonly next: 'list'; readonly search?: string; readonly hashes?: boolean }
   | { readonly next: 'download'; readonly name: string; readonly verified?: { readonly offset: number; readonly expected: string | undefined } }
+  /** `gets`: whole verified downloads, one per name in order; a name that breaks the rules is answered with `reply` in its place. */
+  | { readonly next: 'downloadMany'; readonly files: readonly ManyFile[] }
   /** `whole`: a store, its size and SHA-256 given with the command and its bytes right after the line. */
   | { readonly next: 'upload'; readonly name: string; readonly verified?: boolean; readonly whole?: { readonly size: number; readonly sha256: string } }
   | { readonly next: 'auth'; readonly account: string; readonly token: string }
@@ -55,11 +57,15 @@ export type CommandDecision =
    */
   | { readonly next: 'refuse'; readonly command: string; readonly reply: string; readonly reason: string; readonly payload?: number; readonly close?: boolean }
 
+/** One name of a `gets`, decided once: its normalized form, or the refusal sent in its place. */
+export type ManyFile = { readonly name: string; readonly refused?: undefined } | { readonly name: string; readonly refused: { readonly reply: string; readonly reason: string } }
+
 /** What each command needs: listing and download read; upload needs upload or overwrite (which one is decided on the name). */
 const needs = (decision: CommandDecision): readonly Permission[] => {
   switch (decision.next) {
     case 'list':
     case 'download':
+    case 'downloadMany':
       return ['read']
     case 'upload':
       return ['upload', 'overwrite']
@@ -116,6 +122,15 @@ const decideSyntax = (line: LineResult): CommandDecision => {
       if (command.verb === 'store') return { next: 'upload', name, verified: true, whole: { size: command.size, sha256: command.sha256 } }
       return { next: command.verb, name }
     }
+    case 'gets':
+      return {
+        next: 'downloadMany',
+        files: command.names.map((raw): ManyFile => {
+          const name = normalizeName(raw)
+          const problem = nameProblem(name)
+          return problem === undefined ? { name } : { name: raw, refused: { reply: errorReply('invalid file name'), reason: `invalid file name (${problem})` } }
+        }),
+      }
     case 'features':
       return { next: 'features' }
     case 'undelimited': {

@@ -11,6 +11,9 @@ import { FileTooLarge, InvalidSize, ProtocolViolation } from '../errors.js'
  *     download <name>\n
  *     get <offset> <sha256 or -> <name>\n   a verified download, resumed at <offset> if the file's
  *                                          SHA-256 is still the one given
+ *     gets <name>[\t<name>]...\n   verified downloads of several whole files in one command
+ *                                  (names cannot contain a tab): ok, then per name what
+ *                                  `get 0 - <name>` answers after its ok
  *     upload <name>\n
  *     put <name>\n                 a verified upload: as upload, then a line with the
  *                                  SHA-256 of the bytes right after them
@@ -43,6 +46,7 @@ export type Command =
   | { readonly verb: 'hashes'; readonly text?: string }
   | { readonly verb: 'download'; readonly name: string }
   | { readonly verb: 'get'; readonly offset: number; readonly expected: string | undefined; readonly name: string }
+  | { readonly verb: 'gets'; readonly names: readonly string[] }
   | { readonly verb: 'upload'; readonly name: string }
   | { readonly verb: 'put'; readonly name: string }
   | { readonly verb: 'store'; readonly size: number; readonly sha256: string; readonly name: string }
@@ -60,7 +64,10 @@ export type ParsedCommand = Command | { readonly verb: 'unknown'; readonly line:
 export const STORE_MAX_BYTES = 16 << 20
 
 /** The protocol extensions this server speaks beyond the seed's commands, as `features` lists them. */
-export const FEATURES = ['get', 'put', 'hashes', 'store'] as const
+export const FEATURES = ['get', 'put', 'hashes', 'store', 'gets'] as const
+
+/** Names are separated by a tab in a `gets` line (a control character: never part of a name). */
+export const NAME_SEPARATOR = '\t'
 
 /**
  *     <verb>[ <argument>]\n
@@ -99,6 +106,8 @@ export const parseCommand = (line: string): ParsedCommand => {
         ? { verb, offset, expected: match[2] === '-' ? undefined : match[2], name: match[3]! }
         : { verb: 'unknown', line }
     }
+    case 'gets':
+      return arg ? { verb, names: arg.split(NAME_SEPARATOR) } : { verb: 'unknown', line }
     case 'auth': {
       const [account, token, ...rest] = (arg ?? '').split(' ')
       return account && token && rest.length === 0 ? { verb, account, token } : { verb: 'unknown', line }
@@ -126,6 +135,8 @@ export const encodeCommand = (command: Command): string => {
       return `${command.verb} ${command.name}`
     case 'get':
       return `get ${command.offset} ${command.expected ?? '-'} ${command.name}`
+    case 'gets':
+      return `gets ${command.names.join(NAME_SEPARATOR)}`
     case 'auth':
       return `auth ${command.account} ${command.token}`
   }

@@ -85,6 +85,44 @@ describe('tor client download, many files', () => {
     expect(await visible(path.join(dir, 'Downloads'))).toEqual(['report.pdf', 'slides.pdf'])
   })
 
+  it('asks with gets, as many names per line as fit 4096 bytes, and streams files too large to send whole', async () => {
+    const dir = path.join(cwd, 'gets-lines')
+    // 40 names of 153 bytes: 26 fit in one gets line, 14 go in a second; one file of 200 KB among them (streamed, not read whole).
+    const names = Array.from({ length: 40 }, (_, i) => `${'n'.repeat(144)}-${String(i).padStart(4, '0')}.txt`)
+    for (const [i, name] of names.entries()) await writeFile(path.join(t.dir, name), i === 20 ? Buffer.alloc(200_000, i) : `long name ${i}`)
+    const logged = t.logs.lines.length
+    const r = await tor(['client', 'download', ...names, ...port(), '--dir', dir], { cwd })
+    expect(r.code).toBe(0)
+    expect(r.stderr).toContain('Downloaded 40 of 40 files')
+    const gets = t.logs.lines.slice(logged).filter((l) => /asked with gets/.test(l))
+    expect(gets.map((l) => /Files sent with success: (\d+) of (\d+)/.exec(l)?.slice(1))).toEqual([
+      ['26', '26'],
+      ['14', '14'],
+    ])
+    for (const name of names) expect(sha(await readFile(path.join(dir, 'Downloads', name)))).toBe(sha(await readFile(path.join(t.dir, name))))
+  })
+
+  it('pipelines get lines to a server that speaks get but not gets, and still gets every file', async () => {
+    const files: Record<string, string> = { 'a.txt': 'alpha', 'b.txt': 'beta', 'c.txt': 'gamma' }
+    const asked: string[] = []
+    const { port: fake, server } = await fakeServer((line) => {
+      asked.push(line.split(' ')[0]!)
+      if (line === 'features') return 'ok\nget\nend\n'
+      if (line === 'exit') return { end: 'exit\n' }
+      const name = /^get 0 - (.+)$/.exec(line)?.[1]
+      if (name === undefined) return 'This command does not exist, rewrite\n'
+      const body = files[name]
+      return body === undefined ? 'ok\nNot found file\n' : `ok\nfound\n${body.length} ${sha(body)} 0\n${body}`
+    })
+    const dir = path.join(cwd, 'no-gets')
+    const r = await tor(['client', 'download', 'a.txt', 'b.txt', 'c.txt', '--port', String(fake), '--dir', dir], { cwd })
+    server.close()
+    expect(r.code).toBe(0)
+    expect(asked).not.toContain('gets')
+    expect(asked.filter((verb) => verb === 'get')).toHaveLength(3)
+    for (const [name, body] of Object.entries(files)) expect(await readFile(path.join(dir, 'Downloads', name), 'utf8')).toBe(body)
+  })
+
   it('falls back to one download at a time on a server that knows no get, and still gets every file', async () => {
     const files: Record<string, string> = { 'a.txt': 'alpha', 'b.txt': 'beta', 'c.txt': 'gamma' }
     const { port: fake, server } = await fakeServer((line) => {

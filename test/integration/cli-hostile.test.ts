@@ -96,6 +96,34 @@ describe('tor client against a hostile server', () => {
     expect(await readdir(path.join(cwd, 'Downloads'))).toEqual([])
   })
 
+  it('answered a gets with a resumed size line, a huge size or a wrong hash: writes nothing it cannot verify, says which files failed', async () => {
+    const cwd = await makeTempDir('tor-cli-')
+    const H = 'a'.repeat(64)
+    const answers: Record<string, string> = {
+      // A resumed size line is not an answer to gets (whole files only): the rest cannot be followed.
+      'resumed.bin': `ok\nfound\n5 ${H} 2\nllo`,
+      'huge.bin': `ok\nfound\n${2 ** 52} ${H} 0\nsome bytes`,
+      // Bytes that do not hash to what was announced: that file fails, the next ones go on.
+      'wrong.bin': `ok\nfound\n5 ${H} 0\nhelloNot found file\n`,
+    }
+    const port = await hostileServer((line) => {
+      if (line === 'features') return 'ok\nget\ngets\nend\n'
+      const names = line.startsWith('gets ') ? line.slice(5).split('\t') : undefined
+      return names ? answers[names[0]!] : line === 'exit' ? { end: 'exit\n' } : undefined
+    })
+    for (const name of ['resumed.bin', 'huge.bin']) {
+      const r = await tor(['client', 'download', name, 'other.bin', '--port', String(port), '--dir', cwd], { cwd })
+      expect(r.code).toBe(1)
+      expect(r.stderr).toMatch(name === 'huge.bin' ? /TOR_ERR_NO_LOCAL_SPACE/ : /resumed "resumed.bin" at 2, though gets asks for whole files \[TOR_ERR_PROTOCOL\]/)
+    }
+    const wrong = await tor(['client', 'download', 'wrong.bin', 'missing.bin', '--port', String(port), '--dir', cwd], { cwd })
+    expect(wrong.code).toBe(1)
+    expect(wrong.stderr).toContain('Downloaded 0 of 2 files')
+    expect(wrong.stderr).toMatch(/wrong\.bin: .*\[TOR_ERR_CHECKSUM\]/)
+    expect(wrong.stderr).toMatch(/missing\.bin: Not found file.*\[TOR_ERR_NOT_FOUND\]/)
+    expect(await readdir(path.join(cwd, 'Downloads'))).toEqual([])
+  })
+
   it('stops reading a server that floods lines nobody asked for, holding a bounded number of its bytes (it once took them all)', async () => {
     // 32 MiB of lines the moment the client connects: far more than the kernel's buffers hold.
     const server = net.createServer((socket) => {

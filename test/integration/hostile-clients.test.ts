@@ -85,6 +85,29 @@ describe('a client that never reads', () => {
   })
 })
 
+describe('a client that asks gets for many files and never reads', () => {
+  it.each([
+    ['read whole (60 KB each)', 60_000],
+    ['streamed (200 KB each)', 200_000],
+  ])('holds a bounded number of bytes in the server while files are %s, and is ended by the stall timeout', async (_kind, size) => {
+    const { dir, logs } = await serve({ session: { stallTimeoutMs: 500 } })
+    const names = Array.from({ length: 300 }, (_, i) => `f-${i}.bin`)
+    await Promise.all(names.map((name) => writeFile(path.join(dir, name), Buffer.alloc(size, 1))))
+    const c = await connect()
+    c.socket.pause()
+    await waitFor(t!.server.actor, (s) => s.context.clients.has('client-1'))
+    const io = session('client-1')!.getSnapshot().context.io as SessionPort
+    let maxHeld = 0
+    const sample = setInterval(() => (maxHeld = Math.max(maxHeld, io.connection.bufferedBytes)), 2)
+    // 300 files: 18 or 60 MB of replies that are never read.
+    await c.send(`gets ${names.join('\t')}\n`)
+    await logs.waitFor(/client-1 closing: stalled/)
+    clearInterval(sample)
+    expect(maxHeld).toBeGreaterThan(0)
+    expect(maxHeld).toBeLessThan(1 << 20)
+  })
+})
+
 describe('a flooding client', () => {
   it('does not keep the server from answering another client: the bystander is answered after a bounded share of the flood', async () => {
     const { dir } = await serve()

@@ -30,6 +30,7 @@ const sessionModel = createMachine({
         GET_FRESH: 'gotWhole',
         GET_RESUME: 'resumed',
         GET_STALE: 'startedOver',
+        GETS: 'gotMany',
         PUT: 'putReceivingSize',
         STORE_LINE: 'storeReceivingFile',
         STORE_BAD_NAME: 'storeDropping',
@@ -59,6 +60,7 @@ const sessionModel = createMachine({
     gotWhole: {},
     resumed: {},
     startedOver: {},
+    gotMany: {},
     putReceivingSize: { on: { PUT_SIZE_OK: 'putReceivingFile' } },
     putReceivingFile: { on: { PUT_BYTES: 'awaitingChecksum', DISCONNECT: 'disconnected' } },
     awaitingChecksum: { on: { CHECKSUM_OK: 'putStored', CHECKSUM_BAD: 'checksumRefused' } },
@@ -168,6 +170,13 @@ const steps: Record<string, (c: RawClient) => Promise<void>> = {
     expect([await c.line(), await c.line(), await c.line()]).toEqual(['ok', 'found', `5 ${HELLO} 0`])
     expect((await c.bytes(5)).toString()).toBe('hello')
   },
+  GETS: async (c) => {
+    await c.send('gets a.txt\tnothing.txt\t../a.txt\ta.txt\n')
+    expect([await c.line(), await c.line(), await c.line()]).toEqual(['ok', 'found', `5 ${HELLO} 0`])
+    expect((await c.bytes(5)).toString()).toBe('hello')
+    expect([await c.line(), await c.line(), await c.line(), await c.line()]).toEqual(['Not found file', 'error invalid file name', 'found', `5 ${HELLO} 0`])
+    expect((await c.bytes(5)).toString()).toBe('hello')
+  },
   PUT: async (c) => {
     await c.send('put model-put.txt\n')
     expect(await c.line()).toBe('ok')
@@ -213,7 +222,7 @@ const steps: Record<string, (c: RawClient) => Promise<void>> = {
   },
   FEATURES: async (c) => {
     await c.send('features\n')
-    expect([await c.line(), await c.line(), await c.line(), await c.line(), await c.line(), await c.line()]).toEqual(['ok', 'get', 'put', 'hashes', 'store', 'end'])
+    expect([await c.line(), await c.line(), await c.line(), await c.line(), await c.line(), await c.line(), await c.line()]).toEqual(['ok', 'get', 'put', 'hashes', 'store', 'gets', 'end'])
   },
   AUTH_OK: async (c) => {
     await c.send(`auth modeler ${token}\n`)

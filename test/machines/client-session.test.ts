@@ -222,3 +222,32 @@ describe('client session machine', () => {
     expect(snapshot.context.outcome).toMatchObject({ ok: false, error: { code: 'TOR_ERR_PEER_CLOSED', said: 'idle timeout (300 s without a command), closing' } })
   })
 })
+
+describe('client session machine: gets', () => {
+  const gets = user({ verb: 'gets', names: ['a', 'b c'] })
+
+  it('sends the names in one line and reads the files outside the machine after ok, keeping each outcome', () => {
+    const files = [
+      { ok: true, kind: 'transferred', direction: 'download', name: 'a', bytes: 1, durationMs: 0, verified: { sha256: 'ab'.repeat(32), from: 0, restarted: false } },
+      { ok: false, name: 'b c', error: { _tag: 'FileNotFound' } },
+    ]
+    const reading = run(gets, done('readReply', line('ok')))
+    expect(reading.sent).toEqual(['gets a\tb c'])
+    expect(reading.snapshot.value).toBe('receivingMany')
+    const finished = run(gets, done('readReply', line('ok')), done('receiveMany', files))
+    expect(finished.snapshot.value).toBe('ready')
+    expect(finished.snapshot.context.outcome).toEqual({ ok: true, kind: 'receivedMany', files })
+  })
+
+  it('is refused as a whole by an error line instead of ok, and the connection stays usable', () => {
+    const { snapshot } = run(gets, done('readReply', line('error authentication required')))
+    expect(snapshot.value).toBe('ready')
+    expect(snapshot.context.outcome).toMatchObject({ ok: false, error: { _tag: 'ServerRefused' } })
+  })
+
+  it('closes when the files cannot be followed (connection lost, bad size line)', () => {
+    const { snapshot } = run(gets, done('readReply', line('ok')), failed('receiveMany', { _tag: 'PeerClosed', code: 'TOR_ERR_PEER_CLOSED' }))
+    expect(snapshot.value).toBe('closed')
+    expect(snapshot.status).toBe('done')
+  })
+})

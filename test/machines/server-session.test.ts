@@ -349,7 +349,7 @@ describe('server session machine: store (a small file in one message) and featur
   it('lists the protocol extensions after ok, then end', () => {
     const { snapshot, replies } = run(done('readCommand', line('features')))
     expect(snapshot.value).toBe('awaitingCommand')
-    expect(replies).toEqual(['ok', 'get', 'put', 'hashes', 'store', 'end'])
+    expect(replies).toEqual(['ok', 'get', 'put', 'hashes', 'store', 'gets', 'end'])
   })
 
   it('takes a store with no reply before its bytes, then answers end once they are stored', () => {
@@ -401,5 +401,49 @@ describe('server session machine: store (a small file in one message) and featur
     }
     expect(replies).toEqual(['error permission denied'])
     expect(snapshot.value).toBe('awaitingCommand')
+  })
+})
+
+describe('server session machine: gets (whole verified downloads of several files in one command)', () => {
+  it('decides every name once: normalized, or the refusal sent in its place', () => {
+    const { snapshot, replies } = run(done('readCommand', line('gets a.txt\t../x\tcafe\u0301.txt')))
+    expect(snapshot.value).toEqual({ sendingMany: 'progressing' })
+    expect(replies).toEqual(['ok'])
+    expect(snapshot.context.decision).toEqual({
+      next: 'downloadMany',
+      files: [{ name: 'a.txt' }, { name: '../x', refused: { reply: 'error invalid file name', reason: 'invalid file name (starts with \".\")' } }, { name: 'caf\u00e9.txt' }],
+    })
+  })
+
+  it('awaits the next command once every file is answered, logging what was sent and what was not', () => {
+    const { snapshot, logs } = runLogged(done('readCommand', line('gets a\tb')), done('sendMany', { sent: 1, bytes: 5, durationMs: 1, missing: ['b'] }))
+    expect(snapshot.value).toBe('awaitingCommand')
+    expect(logs).toContainEqual({ kind: 'sentMany', asked: 2, report: { sent: 1, bytes: 5, durationMs: 1, missing: ['b'] } })
+  })
+
+  it('closes when sending fails, since part of a file may be on the wire', () => {
+    const { snapshot, replies } = run(done('readCommand', line('gets a')), failed('sendMany', new StorageFailure({ operation: 'read', cause: new Error('EIO') })))
+    expect(snapshot.value).toBe('closed')
+    expect(replies).toEqual(['ok'])
+  })
+
+  it('is kicked without an error line, which could land inside a file', () => {
+    const { snapshot, replies } = run(done('readCommand', line('gets a')), { type: 'session.kick' })
+    expect(snapshot.value).toBe('closed')
+    expect(replies).toEqual(['ok'])
+  })
+
+  it('ends a client that stops reading after stallTimeout, without a line', () => {
+    const { snapshot, replies } = run(done('readCommand', line('gets a')), { type: 'xstate.after.stallTimeout.serverSession.sendingMany.progressing' })
+    expect(snapshot.value).toBe('closed')
+    expect(replies).toEqual(['ok'])
+  })
+
+  it('needs read permission as a whole, like get', () => {
+    let [snapshot] = initialTransition(serverSessionMachine, { ...input, limits: { ...input.limits, anonymous: [] as never } })
+    const [after, actions] = transition(serverSessionMachine, snapshot, done('readCommand', line('gets a\tb')) as never)
+    snapshot = after
+    expect(snapshot.value).toBe('awaitingCommand')
+    expect(actions.filter((a) => a.type === 'reply').flatMap((a) => (a.params as { lines: string[] }).lines)).toEqual(['error authentication required'])
   })
 })

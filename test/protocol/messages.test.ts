@@ -26,6 +26,8 @@ describe('parseCommand', () => {
     ['upload a', { verb: 'upload', name: 'a' }],
     ['get 0 - my file.txt', { verb: 'get', offset: 0, expected: undefined, name: 'my file.txt' }],
     [`get 42 ${'ab'.repeat(32)} x`, { verb: 'get', offset: 42, expected: 'ab'.repeat(32), name: 'x' }],
+    ['gets a.txt', { verb: 'gets', names: ['a.txt'] }],
+    ['gets my file.txt\tb c\t\td', { verb: 'gets', names: ['my file.txt', 'b c', '', 'd'] }],
     ['features', { verb: 'features' }],
     [`store 5 ${'ab'.repeat(32)} my file.txt`, { verb: 'store', size: 5, sha256: 'ab'.repeat(32), name: 'my file.txt' }],
     [`store 0 ${'ab'.repeat(32)} empty`, { verb: 'store', size: 0, sha256: 'ab'.repeat(32), name: 'empty' }],
@@ -34,7 +36,7 @@ describe('parseCommand', () => {
     expect(parseCommand(line)).toEqual(command)
   })
 
-  it.each(['', 'SHOW', 'show x', 'exit now', 'search', 'search ', 'download', 'download ', 'upload', 'list', ' show', 'get', 'get 0 x', 'get -1 - x', 'get 0 - ', `get 0 ${'AB'.repeat(32)} x`, 'get 1e3 - x'])(
+  it.each(['', 'SHOW', 'show x', 'exit now', 'search', 'search ', 'download', 'download ', 'upload', 'list', ' show', 'get', 'get 0 x', 'get -1 - x', 'get 0 - ', `get 0 ${'AB'.repeat(32)} x`, 'get 1e3 - x', 'gets', 'gets '])(
     'treats %j as an unknown command',
     (line) => {
       expect(parseCommand(line).verb).toBe('unknown')
@@ -68,6 +70,7 @@ describe('parseCommand', () => {
         name: arg,
       }),
       fc.constant({ verb: 'features' as const }),
+      fc.record({ verb: fc.constant('gets' as const), names: fc.array(arg.filter((s) => !s.includes('\t')), { minLength: 1 }) }),
       fc.record({ verb: fc.constant('store' as const), size: fc.nat({ max: STORE_MAX_BYTES }), sha256: fc.stringMatching(/^[0-9a-f]{64}$/), name: arg }),
     )
     fc.assert(

@@ -18,7 +18,9 @@ export const fakeServer = async (reply: (line: string, socket: net.Socket) => Fa
       for (let lf = buffer.indexOf('\n'); lf >= 0; lf = buffer.indexOf('\n')) {
         const line = buffer.slice(0, lf)
         buffer = buffer.slice(lf + 1)
-        const answer = reply(line, socket) ?? (line.startsWith('get ') ? 'This command does not exist, rewrite\n' : undefined)
+        // A seed server answers the commands it does not know (get, gets, features) as unknown.
+        const unknown = line.startsWith('get ') || line.startsWith('gets ') || line === 'features'
+        const answer = reply(line, socket) ?? (unknown ? 'This command does not exist, rewrite\n' : undefined)
         if (typeof answer === 'string') socket.write(answer)
         else if (answer) socket.end(answer.end)
       }

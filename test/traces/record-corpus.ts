@@ -98,6 +98,14 @@ const scenarios: Record<string, Scenario> = {
     await c.line(), await c.line()
     await exit(c)
   },
+  gets: async (c) => {
+    // a.txt ("hello") twice, a missing name and a refused one, in one command.
+    await c.send('gets a.txt\tnone.txt\t../x\ta.txt\n')
+    await c.line(), await c.line(), await c.line(), await c.bytes(5)
+    await c.line(), await c.line()
+    await c.line(), await c.line(), await c.bytes(5)
+    await exit(c)
+  },
   'verified-put': async (c) => {
     // "data" with its SHA-256 (stored), then with a wrong one (refused, nothing stored).
     const data = '3a6eb0790f39ac87c94f3856b2dd2c5d110e6811602261a9a923d3bb23adc8b7'
