@@ -2,7 +2,7 @@ import { asTorError, InternalError, type TorError } from '../errors.js'
 import type { Command } from '../protocol/index.js'
 import type { Success, TorClient } from './client-runtime.js'
 import type { SentAhead } from '../machines/client-session.js'
-import { findPartial, keptPartials, readSmallUpload } from './client-session-io.js'
+import { findPartial, keptPartials, readSmallUpload, STORE_BYTES } from './client-session-io.js'
 
 /** What a batch did: the files transferred, the ones that failed and why. */
 export interface BatchSummary {
@@ -38,6 +38,7 @@ export const runBatch = async (
   progress?: BatchProgress,
 ): Promise<{ summary: BatchSummary; client: TorClient }> => {
   if (verb === 'download' && (await speaksGets(first))) return downloadWithGets(first, reconnect, names, progress)
+  if (verb === 'upload' && (await speaksStores(first))) return uploadWithStores(first, reconnect, names, progress)
   const started = Date.now()
   const done: Extract<Success, { kind: 'transferred' }>[] = []
   const failed: { name: string; error: TorError }[] = []
@@ -143,6 +144,47 @@ export const runBatch = async (
   return { summary: { done, failed, bytes, durationMs: Date.now() - started, unanswered }, client }
 }
 
+type Transferred = Extract<Success, { kind: 'transferred' }>
+
+/** What a batch did so far, told to its display as each file ends. */
+class Tally {
+  readonly started = Date.now()
+  readonly done: Transferred[] = []
+  readonly failed: { name: string; error: TorError }[] = []
+  bytes = 0
+
+  constructor(private readonly progress: BatchProgress | undefined) {}
+
+  ended(index: number, name: string, outcome: Transferred | { readonly error: TorError }): void {
+    if ('error' in outcome) {
+      this.failed.push({ name, error: outcome.error })
+      this.progress?.fileEnded(index, name, { ok: false, error: outcome.error })
+    } else {
+      this.done.push(outcome)
+      this.bytes += outcome.bytes
+      this.progress?.fileEnded(index, name, { ok: true, bytes: outcome.bytes })
+    }
+  }
+
+  /** The files of a batch run for the rest (a server that speaks neither gets nor stores after a reconnect). */
+  merge(rest: BatchSummary): void {
+    this.done.push(...rest.done)
+    this.failed.push(...rest.failed)
+    this.bytes += rest.bytes
+  }
+
+  summary(unanswered = 0): BatchSummary {
+    return { done: this.done, failed: this.failed, bytes: this.bytes, durationMs: Date.now() - this.started, unanswered }
+  }
+}
+
+/** One file through the machine alone (a download with a kept part, an upload too large for a stores). */
+const runAlone = (client: TorClient, verb: 'download' | 'upload', name: string): Promise<Transferred | { readonly error: TorError }> =>
+  client.run({ verb, name }).then(
+    (success) => (success.kind === 'transferred' ? success : { error: new InternalError({ detail: `${verb} answered with ${success.kind}` }) }),
+    (error: unknown) => ({ error: asTorError(error) }),
+  )
+
 const speaksGets = async (client: TorClient) => client.connected && (await client.features().catch(() => [] as readonly string[])).includes('gets')
 
 /**
@@ -159,22 +201,9 @@ const downloadWithGets = async (
   names: readonly string[],
   progress?: BatchProgress,
 ): Promise<{ summary: BatchSummary; client: TorClient }> => {
-  const started = Date.now()
-  const done: Extract<Success, { kind: 'transferred' }>[] = []
-  const failed: { name: string; error: TorError }[] = []
-  let bytes = 0
+  const tally = new Tally(progress)
   let client = first
   let mayHavePartial = await keptPartials(client.folders.downloads)
-  const ended = (index: number, name: string, outcome: Extract<Success, { kind: 'transferred' }> | { readonly error: TorError }) => {
-    if ('error' in outcome) {
-      failed.push({ name, error: outcome.error })
-      progress?.fileEnded(index, name, { ok: false, error: outcome.error })
-    } else {
-      done.push(outcome)
-      bytes += outcome.bytes
-      progress?.fileEnded(index, name, { ok: true, bytes: outcome.bytes })
-    }
-  }
   let at = 0
   while (at < names.length) {
     const name = names[at]!
@@ -184,24 +213,20 @@ const downloadWithGets = async (
         client = await reconnect()
         // A server that no longer speaks gets (replaced meanwhile) gets the rest the pipelined way.
         if (!(await speaksGets(client))) {
-          const rest = await runBatch(client, reconnect, 'download', names.slice(at), progress && shifted(progress, at))
-          done.push(...rest.summary.done)
-          failed.push(...rest.summary.failed)
-          return { summary: { done, failed, bytes: bytes + rest.summary.bytes, durationMs: Date.now() - started, unanswered: 0 }, client: rest.client }
+          const rest = await runBatch(client, reconnect, 'download', names.slice(at), progress && remapped(progress, names.map((_, i) => i).slice(at)))
+          tally.merge(rest.summary)
+          return { summary: tally.summary(), client: rest.client }
         }
         mayHavePartial = await keptPartials(client.folders.downloads)
       }
     } catch (error) {
-      ended(at, name, { error: asTorError(error) })
+      tally.ended(at, name, { error: asTorError(error) })
       break
     }
     if (mayHavePartial(name)) {
       progress?.fileStarted(at, name)
-      const outcome = await client.run({ verb: 'download', name }).then(
-        (success) => (success.kind === 'transferred' ? success : { error: new InternalError({ detail: `download answered with ${success.kind}` }) }),
-        (error: unknown) => ({ error: asTorError(error) }),
-      )
-      ended(at, name, outcome)
+      const outcome = await runAlone(client, 'download', name)
+      tally.ended(at, name, outcome)
       at++
       if ('error' in outcome && outcome.error.code === 'TOR_ERR_CANCELLED') break
       continue
@@ -213,7 +238,7 @@ const downloadWithGets = async (
     try {
       await client.receiveMany(run, (i, outcome) => {
         heard = i + 1
-        ended(base + i, outcome.name, outcome.ok ? outcome : { error: outcome.error })
+        tally.ended(base + i, outcome.name, outcome.ok ? outcome : { error: outcome.error })
         if (heard < run.length) progress?.fileStarted(base + heard, run[heard]!)
       })
       at += run.length
@@ -221,12 +246,85 @@ const downloadWithGets = async (
       const failure = asTorError(error)
       // Refused as a whole (the connection is fine): every file of the run fails with it. Cut: the one being received does.
       const failedNow = client.connected ? run.length - heard : 1
-      for (let i = heard; i < heard + failedNow; i++) ended(base + i, run[i]!, { error: failure })
+      for (let i = heard; i < heard + failedNow; i++) tally.ended(base + i, run[i]!, { error: failure })
       at = base + heard + failedNow
       if (failure.code === 'TOR_ERR_CANCELLED') break
     }
   }
-  return { summary: { done, failed, bytes, durationMs: Date.now() - started, unanswered: 0 }, client }
+  return { summary: tally.summary(), client }
+}
+
+const speaksStores = async (client: TorClient) => client.connected && (await client.features().catch(() => [] as readonly string[])).includes('stores')
+
+/**
+ * An upload batch to a server that speaks stores: the files go as entries of stores
+ * commands (one while they are small enough; each answer read as the next entries go
+ * out, outside the machine), and a file too large for one alone through the machine,
+ * as put (resumable). When the connection is lost, the first file without an answer
+ * fails and the others without one are sent again on a new connection (a store is whole
+ * or nothing, so sending one again is safe); after Ctrl-C they are counted as unanswered.
+ */
+const uploadWithStores = async (
+  first: TorClient,
+  reconnect: () => Promise<TorClient>,
+  names: readonly string[],
+  progress?: BatchProgress,
+): Promise<{ summary: BatchSummary; client: TorClient }> => {
+  const tally = new Tally(progress)
+  let client = first
+  // The files not ended yet, by their index in `names`, in order.
+  let pending = names.map((_, i) => i)
+  while (pending.length > 0) {
+    const index = pending[0]!
+    try {
+      if (client.cancelled) throw client.cancelled
+      if (!client.connected) {
+        client = await reconnect()
+        if (!(await speaksStores(client))) {
+          const rest = await runBatch(client, reconnect, 'upload', pending.map((i) => names[i]!), progress && remapped(progress, pending))
+          tally.merge(rest.summary)
+          return { summary: tally.summary(rest.summary.unanswered), client: rest.client }
+        }
+      }
+    } catch (error) {
+      tally.ended(index, names[index]!, { error: asTorError(error) })
+      break
+    }
+    const batch = pending
+    const heard = new Set<number>()
+    const written = new Set<number>()
+    try {
+      const { handled } = await client.sendMany(
+        batch.map((i) => names[i]!),
+        {
+          onSent: (j) => {
+            written.add(j)
+            progress?.fileStarted(batch[j]!, names[batch[j]!]!)
+          },
+          onFile: (j, outcome) => {
+            heard.add(j)
+            tally.ended(batch[j]!, outcome.name, outcome.ok ? outcome : { error: outcome.error })
+          },
+        },
+      )
+      pending = batch.slice(handled)
+      // The file that ended the stores is too large for one: alone, as put.
+      const large = pending.shift()
+      if (large !== undefined) {
+        progress?.fileStarted(large, names[large]!)
+        const outcome = await runAlone(client, 'upload', names[large]!)
+        tally.ended(large, names[large]!, outcome)
+        if ('error' in outcome && outcome.error.code === 'TOR_ERR_CANCELLED') break
+      }
+    } catch (error) {
+      const failure = asTorError(error)
+      const unheard = batch.map((_, j) => j).filter((j) => !heard.has(j))
+      if (unheard.length > 0) tally.ended(batch[unheard[0]!]!, names[batch[unheard[0]!]!]!, { error: failure })
+      if (failure.code === 'TOR_ERR_CANCELLED') return { summary: tally.summary(unheard.slice(1).filter((j) => written.has(j)).length), client }
+      pending = unheard.slice(1).map((j) => batch[j]!)
+    }
+  }
+  return { summary: tally.summary(), client }
 }
 
 /** The names from `at` on that go in one gets: up to the next with a kept part, as many as fit one line. */
@@ -243,10 +341,10 @@ const runOfNames = (names: readonly string[], at: number, mayHavePartial: (name:
   return run
 }
 
-/** A display for the files from `offset` on, driven by a batch of those files only. */
-const shifted = (progress: BatchProgress, offset: number): BatchProgress => ({
-  fileStarted: (index, name) => progress.fileStarted(index + offset, name),
-  fileEnded: (index, name, outcome) => progress.fileEnded(index + offset, name, outcome),
+/** A display for the files at `indices` of a batch, driven by a batch of those files only. */
+const remapped = (progress: BatchProgress, indices: readonly number[]): BatchProgress => ({
+  fileStarted: (index, name) => progress.fileStarted(indices[index]!, name),
+  fileEnded: (index, name, outcome) => progress.fileEnded(indices[index]!, name, outcome),
 })
 
 /** A gets line stays within the server's 4096-byte line limit. */
@@ -254,8 +352,6 @@ const GETS_LINE_BYTES = 4096
 
 /** Requests in flight ahead of the one being read. */
 const PIPELINE_DEPTH = 32
-/** Uploads up to this size go as stores, read whole into memory; larger ones stream with put and can resume. */
-const STORE_BYTES = 4 << 20
 const STORE_WINDOW_BYTES = 8 << 20
 
 /** The names of a listing that a shell-style pattern (`*`, `?`) matches, whole names only. */

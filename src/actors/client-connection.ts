@@ -3,7 +3,7 @@ import { open } from 'node:fs/promises'
 import type * as net from 'node:net'
 import * as Effect from 'effect/Effect'
 import type * as Scope from 'effect/Scope'
-import { ConnectionFailed, StorageFailure, TransferIncomplete, type UntrustedServer } from '../errors.js'
+import { ConnectionFailed, PeerClosed, StorageFailure, TransferIncomplete, type UntrustedServer } from '../errors.js'
 import type { LineResult } from '../machines/session-rules.js'
 import { LineReader } from './line-reader.js'
 import { sendFromFd } from './send-from-fd.js'
@@ -156,6 +156,22 @@ export class ClientConnection {
     this.socket.write(`${line}\n`)
     if (bytes.length > 0) this.socket.write(bytes)
     process.nextTick(() => this.socket.uncork())
+  }
+
+  /** Resolves once the socket's buffer is below its high-water mark; rejects once the connection is gone (with why). */
+  flushed(): Promise<void> {
+    if (this.socket.destroyed) return Promise.reject(this.failure ?? new PeerClosed({}))
+    if (!this.socket.writableNeedDrain) return Promise.resolve()
+    return new Promise((resolve, reject) => {
+      const done = () => {
+        this.socket.off('drain', onDrain)
+        this.socket.off('close', onClose)
+      }
+      const onDrain = () => (done(), resolve())
+      const onClose = () => (done(), reject(this.failure ?? new PeerClosed({})))
+      this.socket.on('drain', onDrain)
+      this.socket.on('close', onClose)
+    })
   }
 
   close(): void {

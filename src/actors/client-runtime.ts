@@ -168,13 +168,33 @@ export class TorClient {
     }
   }
 
+  /**
+   * Uploads small files of Uploads with one stores (only to a server whose features list it), up to
+   * the first file too large for it; `onFile` hears each file as it ends, `onSent` each entry written.
+   * Resolves with every file's outcome and how many names were taken; rejects when the connection is lost.
+   */
+  async sendMany(
+    names: readonly string[],
+    listener: { onFile?: (index: number, outcome: ManyFileOutcome) => void; onSent?: (index: number) => void } = {},
+  ): Promise<{ files: readonly ManyFileOutcome[]; handled: number }> {
+    this.many.onFile = listener.onFile
+    this.many.onSent = listener.onSent
+    try {
+      const outcome = await this.run({ verb: 'stores' }, undefined, undefined, names)
+      return outcome.kind === 'sentMany' ? { files: outcome.files, handled: outcome.handled } : { files: [], handled: 0 }
+    } finally {
+      this.many.onFile = undefined
+      this.many.onSent = undefined
+    }
+  }
+
   /** True once the server answered a get as an unknown command (it speaks the seed protocol only). */
   get lacksGet(): boolean {
     return this.actor.getSnapshot().context.getUnsupported
   }
 
   /** Runs one command to its outcome; rejects with the command's TorError when it does not succeed. */
-  run(command: Command, progress?: ProgressReporter, sentAhead?: SentAhead): Promise<Success> {
+  run(command: Command, progress?: ProgressReporter, sentAhead?: SentAhead, batch?: readonly string[]): Promise<Success> {
     if (!this.connected) return Promise.reject(this.closedBecause ?? new PeerClosed({}))
     return new Promise<Success>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined
@@ -201,7 +221,7 @@ export class TorClient {
         if (outcome?.ok) resolve(outcome)
         else reject(failureOf(outcome))
       })
-      this.actor.send({ type: 'user.command', command, ...(sentAhead ? { sentAhead } : {}) })
+      this.actor.send({ type: 'user.command', command, ...(sentAhead ? { sentAhead } : {}), ...(batch ? { batch } : {}) })
     })
   }
 

@@ -4,9 +4,9 @@ import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import * as Effect from 'effect/Effect'
 import { fromPromise } from 'xstate'
-import { ChecksumMismatch, FileNotFound, InvalidFileName, NoLocalSpace, ProtocolViolation, ServerRefused, StorageFailure } from '../errors.js'
+import { asTorError, ChecksumMismatch, FileNotFound, InvalidFileName, NoLocalSpace, ProtocolViolation, ServerRefused, StorageFailure } from '../errors.js'
 import { clientSessionMachine, refusal, type ManyFileOutcome, type TransferInput } from '../machines/client-session.js'
-import { decodeListingRow, isErrorReply, nameProblem, parseVerifiedSize, Reply, type FileEntry, type VerifiedSize } from '../protocol/index.js'
+import { decodeListingRow, encodeStoreEntry, isErrorReply, nameProblem, parseVerifiedSize, Reply, type FileEntry, type VerifiedSize } from '../protocol/index.js'
 import type { ClientConnection } from './client-connection.js'
 import { hashFor, ParallelHash, type TransferHash } from './parallel-hash.js'
 import { runForActor } from './run-effect.js'
@@ -322,9 +322,82 @@ const checkLocalSpace = (folder: string, needed: number): void => {
   if (needed > available) throw new NoLocalSpace({ folder, needed, available })
 }
 
-/** Hears each file of a gets as it ends (a batch's display and summary), while the command runs. */
+/** Hears each file of a gets or a stores as it ends (a batch's display and summary), while the command runs. */
 export interface ManyListener {
   onFile?: ((index: number, outcome: ManyFileOutcome) => void) | undefined
+  /** A stores wrote the entry of file `index` (its answer may never come, if the connection is lost). */
+  onSent?: ((index: number) => void) | undefined
+}
+
+/** Files up to this size go in a stores, read whole into memory; larger ones stream with put and can resume. */
+export const STORE_BYTES = 4 << 20
+
+/**
+ * A stores after its line: each name of Uploads read whole (at most STORE_BYTES, hashed) and
+ * written as an entry, the answers read in order as the next entries go out (the socket's
+ * buffer bounds how far ahead), then the empty line. A file that cannot be read fails alone
+ * and is not sent; the first file too large for a stores ends it there (`handled`: the names
+ * taken). An answer other than end or an error line, or a lost connection, fails the command.
+ */
+const sendMany = async (connection: ClientConnection, folders: ClientFolders, names: readonly string[], listener: ManyListener, signal: AbortSignal) => {
+  const outcomes: ManyFileOutcome[] = []
+  const report = (index: number, outcome: ManyFileOutcome) => {
+    outcomes.push(outcome)
+    listener.onFile?.(index, outcome)
+  }
+  const sent: { readonly index: number; readonly name: string; readonly size: number; readonly sha256: string; readonly at: number }[] = []
+  let writing = true
+  let wake: (() => void) | undefined
+  const readAnswers = async () => {
+    for (let next = 0; ; ) {
+      if (next === sent.length) {
+        if (!writing) return
+        await new Promise<void>((resolve) => (wake = resolve))
+        continue
+      }
+      const entry = sent[next++]!
+      const line = await connection.readLine(signal)
+      if (line._tag === 'Line' && line.text === Reply.end) {
+        const verified = { sha256: entry.sha256, from: 0 as const, restarted: false as const }
+        report(entry.index, { ok: true, kind: 'transferred', direction: 'upload', name: entry.name, bytes: entry.size, durationMs: Date.now() - entry.at, verified })
+        continue
+      }
+      const refused = refusal(line, { verb: 'upload', name: entry.name })
+      if (refused.ok || refused.error._tag === 'ProtocolViolation') throw refused.ok ? new ProtocolViolation({ detail: 'unexpected reply from server' }) : refused.error
+      report(entry.index, { ok: false, name: entry.name, error: refused.error })
+    }
+  }
+  const answers = readAnswers()
+  // Seen by the writer while it waits for the socket; rethrown below.
+  let answersFailed = false
+  answers.catch(() => (answersFailed = true))
+  let handled = 0
+  try {
+    for (const [index, name] of names.entries()) {
+      if (answersFailed) break
+      let small: { bytes: Buffer; sha256: string } | undefined
+      try {
+        small = readSmallUpload(folders, name, STORE_BYTES)
+      } catch (error) {
+        report(index, { ok: false, name, error: asTorError(error) })
+        handled++
+        continue
+      }
+      if (!small) break
+      connection.writeWithPayload(encodeStoreEntry({ size: small.bytes.length, sha256: small.sha256, name }), small.bytes)
+      sent.push({ index, name, size: small.bytes.length, sha256: small.sha256, at: Date.now() })
+      listener.onSent?.(index)
+      handled++
+      wake?.()
+      await Promise.race([connection.flushed(), answers])
+    }
+    if (!answersFailed) connection.write('')
+  } finally {
+    writing = false
+    wake?.()
+  }
+  await answers
+  return { files: outcomes, handled }
 }
 
 /**
@@ -388,6 +461,7 @@ export const createClientLogic = (connection: ClientConnection, folders: ClientF
       readListing: fromPromise(({ signal }) => readListing(connection, signal)),
       readFeatures: fromPromise(({ signal }) => readFeatures(connection, signal)),
       receiveMany: fromPromise(({ input, signal }) => receiveMany(connection, folders, input.names, listener, signal)),
+      sendMany: fromPromise(({ input, signal }) => sendMany(connection, folders, input.names, listener, signal)),
       statUpload: fromPromise(({ input, signal }) => runForActor(statUpload(folders, input.name), signal)),
       receiveFile: fromPromise(async ({ input, signal }) => {
         // A size the folder cannot hold (a full disk, or a server announcing petabytes) fails before any byte is written.

@@ -19,6 +19,11 @@ export const formatSessionLog = (clientId: string, entry: SessionLog): string =>
       const missing = report.missing.length === 0 ? '' : `; not sent: ${report.missing.slice(0, 5).map(visible).join(', ')}${report.missing.length > 5 ? ` and ${report.missing.length - 5} more` : ''}`
       return `${clientId} Files sent with success: ${report.sent} of ${asked} asked with gets (${formatBytes(report.bytes)}, ${report.bytes} bytes) in ${formatDuration(report.durationMs)}${missing}`
     }
+    case 'storedMany': {
+      const { report } = entry
+      const refused = report.refused.length === 0 ? '' : `; refused: ${report.refused.slice(0, 5).map(visible).join(', ')}${report.refused.length > 5 ? ` and ${report.refused.length - 5} more` : ''}`
+      return `${clientId} Files received with success: ${report.stored} of ${report.stored + report.refused.length} sent with stores (${formatBytes(report.bytes)}, ${report.bytes} bytes) in ${formatDuration(report.durationMs)}${refused}`
+    }
     case 'transferFailed':
       return `${clientId} ${entry.transfer.direction} of ${visible(entry.transfer.name)} (${entry.transfer.size} bytes) failed: ${visible(entry.reason)}`
     case 'closing':

@@ -12,6 +12,7 @@ import { readWhole, WHOLE_FILE_BYTES } from '../storage/read-whole.js'
 import { hashFor } from './parallel-hash.js'
 import { runForActor } from './run-effect.js'
 import { sendMany, sendOpened } from './send-many.js'
+import { storeMany } from './store-many.js'
 
 /** Listing rows are written in batches of about this many bytes, each waiting for the socket to drain. */
 const LISTING_BATCH_BYTES = 64 << 10
@@ -241,6 +242,9 @@ export const createSessionLogic = (env: SessionEnvironment) => {
         streamListing(portOf(input).connection, input.search, input.hashes, signal, progressOf(system, input.clientId)),
       ),
       openDownload: fromPromise(({ input, signal }) => runForActor(openDownload(portOf(input), input.name, input.hash), signal)),
+      storeMany: fromPromise(({ input, signal, system }) =>
+        runForActor(storeMany(env.storage, portOf(input).connection, input, signal, progressOf(system, input.clientId)), signal),
+      ),
       sendMany: fromPromise(({ input, signal, system }) =>
         runForActor(sendMany(env.storage, portOf(input).connection, input.files, signal, progressOf(system, input.clientId)), signal),
       ),

@@ -34,18 +34,20 @@ export type ClientOutcome =
     }
   /** A gets: each file's own outcome, in the order asked. */
   | { readonly ok: true; readonly kind: 'receivedMany'; readonly files: readonly ManyFileOutcome[] }
+  /** A stores: each file's own outcome; `handled` names were taken (the one after them is too large for a stores). */
+  | { readonly ok: true; readonly kind: 'sentMany'; readonly files: readonly ManyFileOutcome[]; readonly handled: number }
   | { readonly ok: true; readonly kind: 'exited' }
   /** The protocol extensions the server lists (none from a server that speaks the seed protocol only). */
   | { readonly ok: true; readonly kind: 'features'; readonly features: readonly string[] }
   | { readonly ok: true; readonly kind: 'authenticated' }
   | { readonly ok: false; readonly error: TorError }
 
-/** One file of a gets as it ended: received and verified, or why not (Not found file, refused, checksum mismatch). */
+/** One file of a gets or a stores as it ended: moved and verified, or why not (not found, refused, checksum mismatch). */
 export type ManyFileOutcome =
   | {
       readonly ok: true
       readonly kind: 'transferred'
-      readonly direction: 'download'
+      readonly direction: 'download' | 'upload'
       readonly name: string
       readonly bytes: number
       readonly durationMs: number
@@ -73,6 +75,8 @@ export interface ClientContext {
   readonly uploadFrom: number
   /** The server answered put as an unknown command: this connection uploads with upload. */
   readonly putUnsupported: boolean
+  /** The names of Uploads a stores sends. */
+  readonly batch: readonly string[]
 }
 
 export type ClientEvent =
@@ -84,6 +88,8 @@ export type ClientEvent =
        * still reading (a pipelined batch), with the kept part it asked to resume.
        */
       readonly sentAhead?: SentAhead
+      /** A stores: the names of Uploads it sends. */
+      readonly batch?: readonly string[]
     }
   /** The server ended the connection while no command was running (idle timeout, kicked, shutdown), with its last error line. */
   | { readonly type: 'connection.ended'; readonly reason: string | undefined }
@@ -145,6 +151,8 @@ export const clientSessionMachine = setup({
     receiveFile: fromPromise<{ bytes: number; durationMs: number }, TransferInput>(notProvided('receiveFile')),
     /** The answers to a gets after its ok, one file at a time, each file's outcome reported as it ends. */
     receiveMany: fromPromise<readonly ManyFileOutcome[], { names: readonly string[] }>(notProvided('receiveMany')),
+    /** A stores' entries and the terminating empty line, each file's answer read as the next ones are sent, reported as it ends. */
+    sendMany: fromPromise<{ files: readonly ManyFileOutcome[]; handled: number }, { names: readonly string[] }>(notProvided('sendMany')),
     sendFile: fromPromise<{ bytes: number; durationMs: number; sha256?: string }, TransferInput & { hash: boolean; from: number }>(notProvided('sendFile')),
   },
   actions: {
@@ -180,6 +188,7 @@ export const clientSessionMachine = setup({
     hasOutcome: ({ context }) => context.outcome !== undefined,
     commandIsUpload: (_, command: Command) => command.verb === 'upload',
     commandIsDownload: (_, command: Command) => command.verb === 'download',
+    commandIsStores: (_, command: Command) => command.verb === 'stores',
     getUnsupported: ({ context }) => context.getUnsupported,
     sentAhead: (_, event: { command: Command; sentAhead?: SentAhead }) => event.command.verb === 'download' && event.sentAhead !== undefined,
     storedAhead: (_, event: { command: Command; sentAhead?: SentAhead }) => event.command.verb === 'upload' && event.sentAhead?.stored !== undefined,
@@ -210,6 +219,7 @@ export const clientSessionMachine = setup({
     putUnsupported: false,
     uploadKey: undefined,
     uploadFrom: 0,
+    batch: [],
   },
   initial: 'ready',
   states: {
@@ -257,6 +267,15 @@ export const clientSessionMachine = setup({
                 type: 'recordTransfer',
                 params: ({ event }) => ({ direction: 'upload' as const, report: { bytes: event.sentAhead!.stored!.size, durationMs: 0, sha256: event.sentAhead!.stored!.sha256 } }),
               },
+            ],
+          },
+          {
+            // A stores has no first reply: its entries follow the line at once.
+            guard: { type: 'commandIsStores', params: ({ event }) => event.command },
+            target: 'sendingMany',
+            actions: [
+              assign({ command: ({ event }) => event.command, outcome: undefined, batch: ({ event }) => event.batch ?? [] }),
+              { type: 'send', params: ({ event }) => ({ line: encodeCommand(event.command) }) },
             ],
           },
           {
@@ -423,6 +442,17 @@ export const clientSessionMachine = setup({
         src: 'receiveMany',
         input: ({ context }) => ({ names: (context.command as Extract<Command, { verb: 'gets' }>).names }),
         onDone: { target: 'ready', actions: assign({ outcome: ({ event }) => ({ ok: true, kind: 'receivedMany', files: event.output }) }) },
+        onError: { target: 'closed', actions: 'recordError' },
+      },
+    },
+    sendingMany: {
+      description:
+        "A stores: each file of Uploads up to 4 MiB read and sent as an entry (size, SHA-256, name, bytes), its answer (end or error) read while the next ones are sent, then the empty line; stops before a larger file, which goes with put.",
+      invoke: {
+        id: 'sendMany',
+        src: 'sendMany',
+        input: ({ context }) => ({ names: context.batch }),
+        onDone: { target: 'ready', actions: assign({ outcome: ({ event }) => ({ ok: true, kind: 'sentMany', ...event.output }), batch: [] }) },
         onError: { target: 'closed', actions: 'recordError' },
       },
     },

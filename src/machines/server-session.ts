@@ -104,6 +104,15 @@ export interface ManyReport {
   readonly missing: readonly string[]
 }
 
+/** What a `stores` did: the entries stored, their bytes, the names refused; `closing`: why the session ends after it (an entry that could not be delimited). */
+export interface ManyStoredReport {
+  readonly stored: number
+  readonly bytes: number
+  readonly durationMs: number
+  readonly refused: readonly string[]
+  readonly closing?: string
+}
+
 /** The problem of a failed actor: `message` for the server's log, `publicReason` safe to send to the client. */
 export interface Failure {
   readonly message: string
@@ -116,6 +125,7 @@ export type SessionLog =
   | { readonly kind: 'transferred'; readonly transfer: Transfer; readonly report: TransferReport }
   | { readonly kind: 'transferFailed'; readonly transfer: Transfer; readonly reason: string }
   | { readonly kind: 'sentMany'; readonly asked: number; readonly report: ManyReport }
+  | { readonly kind: 'storedMany'; readonly report: ManyStoredReport }
   | { readonly kind: 'closing'; readonly reason: string }
   | { readonly kind: 'login'; readonly account: string }
 
@@ -261,6 +271,14 @@ export const serverSessionMachine = setup({
     /** A gets: for each file in order, what get 0 - <name> answers after its ok (a refused name's reply in its place), waiting for the client to read. */
     sendMany: fromPromise<ManyReport, SessionRef & { files: readonly ManyFile[] }>(notProvided('sendMany')),
     prepareUpload: fromPromise<{ from: number }, SessionRef & Transfer>(notProvided('prepareUpload')),
+    /**
+     * A stores: its entries, each read (line and bytes), stored only if its bytes hash to its SHA-256,
+     * and answered in order, up to the empty line; a few are stored at once.
+     */
+    storeMany: fromPromise<
+      ManyStoredReport,
+      SessionRef & { refused: { reply: string; reason: string } | undefined; permissions: readonly Permission[]; maxUploadBytes: number }
+    >(notProvided('storeMany')),
     verifyLogin: fromPromise<readonly Permission[] | undefined, SessionRef & { account: string; token: string }>(notProvided('verifyLogin')),
     statTarget: fromPromise<{ exists: boolean }, SessionRef & { name: string }>(notProvided('statTarget')),
     sendFile: fromPromise<TransferReport, SessionRef & Transfer>(notProvided('sendFile')),
@@ -329,6 +347,7 @@ export const serverSessionMachine = setup({
     fileFound: (_, lookup: DownloadLookup) => lookup.found,
     wholeUpload: ({ context }) => wholeOf(context) !== undefined,
     wholeStored: (_, report: { stored: boolean }) => report.stored,
+    closingAfter: (_, report: ManyStoredReport) => report.closing !== undefined,
     refusedWithPayload: ({ context }) => payloadOf(context) > 0,
     refusedAndClose: ({ context }) => (decision(context) as { close?: boolean }).close === true,
     wholeFileRead: (_, lookup: DownloadLookup) => lookup.found && lookup.whole === true,
@@ -428,6 +447,7 @@ export const serverSessionMachine = setup({
           actions: [...commandAccepted, { type: 'reply', params: { lines: [Reply.ok] } }],
         },
         { guard: { type: 'decidedTo', params: 'upload' }, target: 'checkingTarget', actions: commandAccepted },
+        { guard: { type: 'decidedTo', params: 'uploadMany' }, target: 'storingMany', actions: commandAccepted },
         { guard: { type: 'decidedTo', params: 'auth' }, target: 'authenticating', actions: commandAccepted },
         { guard: { type: 'decidedTo', params: 'exit' }, target: 'exit', actions: commandAccepted },
         {
@@ -575,6 +595,47 @@ export const serverSessionMachine = setup({
         },
       },
       ...stallWatch({ replyOnStall: false }),
+    },
+    storingMany: {
+      description:
+        'A stores: each entry read (its line, then its bytes), stored only if they hash to its SHA-256 (a few at once) and answered in order with end or error, up to the empty line. A session that may not upload has every entry dropped and answered with the refusal; an entry that cannot be delimited ends the session after its answer.',
+      invoke: {
+        id: 'storeMany',
+        src: 'storeMany',
+        input: ({ context }) => ({
+          ...ref({ context }),
+          refused: (decision(context) as Extract<CommandDecision, { next: 'uploadMany' }>).refused,
+          permissions: context.permissions,
+          maxUploadBytes: context.limits.maxUploadBytes,
+        }),
+        onDone: [
+          {
+            guard: { type: 'closingAfter', params: ({ event }) => event.output },
+            target: 'closed',
+            actions: [
+              { type: 'log', params: ({ event }) => ({ kind: 'storedMany', report: event.output }) },
+              { type: 'log', params: ({ event }) => ({ kind: 'closing', reason: event.output.closing! }) },
+            ],
+          },
+          { target: 'awaitingCommand', actions: { type: 'log', params: ({ event }) => ({ kind: 'storedMany', report: event.output }) } },
+        ],
+        onError: [
+          {
+            guard: { type: 'peerClosed', params: ({ event }: { event: { error: unknown } }) => event.error },
+            target: 'closed',
+            actions: { type: 'log', params: ({ event }) => ({ kind: 'closing', reason: `stores cut: ${failureOf(event.error).message}` }) },
+          },
+          {
+            // The entries that follow cannot be told apart any more.
+            target: 'closed',
+            actions: [
+              { type: 'reply', params: failureReply },
+              { type: 'log', params: ({ event }) => ({ kind: 'closing', reason: `stores failed: ${failureOf(event.error).message}` }) },
+            ],
+          },
+        ],
+      },
+      ...stallWatch({ replyOnStall: true }),
     },
     authenticating: {
       description: 'Checking auth <account> <token> against the accounts (scrypt, constant-time).',

@@ -7,6 +7,7 @@ import {
   parseChecksum,
   parseCommand,
   parseSize,
+  parseStoreEntry,
   redactLine,
   STORE_MAX_BYTES,
 } from '../protocol/index.js'
@@ -48,6 +49,11 @@ export type CommandDecision =
   | { readonly next: 'downloadMany'; readonly files: readonly ManyFile[] }
   /** `whole`: a store, its size and SHA-256 given with the command and its bytes right after the line. */
   | { readonly next: 'upload'; readonly name: string; readonly verified?: boolean; readonly whole?: { readonly size: number; readonly sha256: string } }
+  /**
+   * `stores`: entries follow, each decided when it is read (decideStoreEntry). `refused`: the
+   * session may not upload; every entry is read, dropped and answered with this refusal.
+   */
+  | { readonly next: 'uploadMany'; readonly refused?: { readonly reply: string; readonly reason: string } }
   | { readonly next: 'auth'; readonly account: string; readonly token: string }
   | { readonly next: 'features' }
   | { readonly next: 'exit' }
@@ -68,6 +74,7 @@ const needs = (decision: CommandDecision): readonly Permission[] => {
     case 'downloadMany':
       return ['read']
     case 'upload':
+    case 'uploadMany':
       return ['upload', 'overwrite']
     default:
       return []
@@ -87,6 +94,8 @@ export const decideCommand = (line: LineResult, who: Identity = { account: undef
   const decision = decideSyntax(line)
   const refusal = accessRefusal(who, needs(decision), line._tag === 'Line' ? redactLine(line.text) : '')
   if (!refusal) return decision
+  // The entries of a refused stores still follow it: each is read, dropped and answered.
+  if (decision.next === 'uploadMany') return { next: 'uploadMany', refused: { reply: refusal.reply, reason: refusal.reason } }
   // A refused store's bytes still follow its line.
   return decision.next === 'upload' && decision.whole ? { ...refusal, payload: decision.whole.size } : refusal
 }
@@ -131,12 +140,12 @@ const decideSyntax = (line: LineResult): CommandDecision => {
           return problem === undefined ? { name } : { name: raw, refused: { reply: errorReply('invalid file name'), reason: `invalid file name (${problem})` } }
         }),
       }
+    case 'stores':
+      return { next: 'uploadMany' }
     case 'features':
       return { next: 'features' }
-    case 'undelimited': {
-      const reason = `store needs <size> (at most ${STORE_MAX_BYTES} bytes; larger files go with put) <sha256> <name>, and its bytes cannot be told from commands without it`
-      return { next: 'refuse', command: redactLine(line.text), reply: errorReply(`${reason}; closing`), reason, close: true }
-    }
+    case 'undelimited':
+      return { next: 'refuse', command: redactLine(line.text), reply: errorReply(`${UNDELIMITED}; closing`), reason: UNDELIMITED, close: true }
     case 'auth':
       return { next: 'auth', account: command.account, token: command.token }
     case 'exit':
@@ -144,6 +153,31 @@ const decideSyntax = (line: LineResult): CommandDecision => {
     case 'unknown':
       return { next: 'refuse', command: redactLine(line.text), reply: Reply.unknownCommand, reason: 'unknown command' }
   }
+}
+
+const UNDELIMITED = `store needs <size> (at most ${STORE_MAX_BYTES} bytes; larger files go with put) <sha256> <name>, and its bytes cannot be told from commands without it`
+
+/** One entry of a stores, decided once when its line is read. */
+export type EntryDecision =
+  /** The empty line: the stores is over. */
+  | { readonly next: 'end' }
+  | { readonly next: 'store'; readonly name: string; readonly size: number; readonly sha256: string }
+  /** Its bytes are read and dropped, then it is answered with `reply`. */
+  | { readonly next: 'drop'; readonly name: string; readonly size: number; readonly reply: string; readonly reason: string }
+  /** Its bytes cannot be delimited: answered with `reply`, and the session ends. */
+  | { readonly next: 'close'; readonly reply: string; readonly reason: string }
+
+export const decideStoreEntry = (line: LineResult, maxUploadBytes: number): EntryDecision => {
+  if (line._tag === 'Invalid') return { next: 'close', reply: errorReply(`${line.message}; closing`), reason: line.message }
+  if (line.text === '') return { next: 'end' }
+  const entry = parseStoreEntry(line.text)
+  if (!entry) return { next: 'close', reply: errorReply(`${UNDELIMITED}; closing`), reason: UNDELIMITED }
+  const name = normalizeName(entry.name)
+  const problem = nameProblem(name)
+  if (problem !== undefined) return { next: 'drop', name: entry.name, size: entry.size, reply: errorReply('invalid file name'), reason: `invalid file name (${problem})` }
+  const size = decideUploadSize({ _tag: 'Line', text: String(entry.size) }, maxUploadBytes)
+  if (!size.accepted) return { next: 'drop', name, size: entry.size, reply: size.reply, reason: size.reason }
+  return { next: 'store', name, size: entry.size, sha256: entry.sha256 }
 }
 
 /**

@@ -21,6 +21,9 @@ import { FileTooLarge, InvalidSize, ProtocolViolation } from '../errors.js'
  *                                  a whole small file (at most STORE_MAX_BYTES) in one
  *                                  message: the bytes always follow the line, so stores
  *                                  can be sent one after another without waiting
+ *     stores\n<entry>...\n          several whole small files in one command, each entry
+ *                                  `<size> <sha256> <name>\n<size raw bytes>` (what follows
+ *                                  `store `), ended by an empty line; one answer per entry
  *     features\n                   ok, one line per protocol extension, end
  *     auth <account> <token>\n      neither contains a space
  *     exit\n
@@ -50,6 +53,7 @@ export type Command =
   | { readonly verb: 'upload'; readonly name: string }
   | { readonly verb: 'put'; readonly name: string }
   | { readonly verb: 'store'; readonly size: number; readonly sha256: string; readonly name: string }
+  | { readonly verb: 'stores' }
   | { readonly verb: 'features' }
   | { readonly verb: 'auth'; readonly account: string; readonly token: string }
   | { readonly verb: 'exit' }
@@ -64,7 +68,7 @@ export type ParsedCommand = Command | { readonly verb: 'unknown'; readonly line:
 export const STORE_MAX_BYTES = 16 << 20
 
 /** The protocol extensions this server speaks beyond the seed's commands, as `features` lists them. */
-export const FEATURES = ['get', 'put', 'hashes', 'store', 'gets'] as const
+export const FEATURES = ['get', 'put', 'hashes', 'store', 'gets', 'stores'] as const
 
 /** Names are separated by a tab in a `gets` line (a control character: never part of a name). */
 export const NAME_SEPARATOR = '\t'
@@ -83,12 +87,11 @@ export const parseCommand = (line: string): ParsedCommand => {
     case 'show':
     case 'exit':
     case 'features':
+    case 'stores':
       return arg === undefined ? { verb } : { verb: 'unknown', line }
     case 'store': {
-      // store <size> <sha256> <name>: the name is the rest of the line; <size> raw bytes follow it.
-      const match = /^([0-9]{1,16}) ([0-9a-f]{64}) (.+)$/s.exec(arg ?? '')
-      const size = match ? Number(match[1]) : Number.NaN
-      return match && Number.isSafeInteger(size) && size <= STORE_MAX_BYTES ? { verb, size, sha256: match[2]!, name: match[3]! } : { verb: 'undelimited', line }
+      const entry = parseStoreEntry(arg ?? '')
+      return entry ? { verb, ...entry } : { verb: 'undelimited', line }
     }
     case 'search':
       return arg ? { verb, text: arg } : { verb: 'unknown', line }
@@ -117,14 +120,31 @@ export const parseCommand = (line: string): ParsedCommand => {
   }
 }
 
+/**
+ * What follows `store ` on its line, and each entry line of `stores`:
+ *
+ *     <size> <sha256> <name>\n<size raw bytes>     e.g. 5 2cf2...9824 hello.txt\nhello
+ *
+ * `<size>` at most STORE_MAX_BYTES, `<sha256>` 64 lowercase hex, the name the rest of the
+ * line. Undefined when the bytes that follow cannot be delimited (no valid size or hash).
+ */
+export const parseStoreEntry = (text: string): { readonly size: number; readonly sha256: string; readonly name: string } | undefined => {
+  const match = /^([0-9]{1,16}) ([0-9a-f]{64}) (.+)$/s.exec(text)
+  const size = match ? Number(match[1]) : Number.NaN
+  return match && Number.isSafeInteger(size) && size <= STORE_MAX_BYTES ? { size, sha256: match[2]!, name: match[3]! } : undefined
+}
+
+export const encodeStoreEntry = (entry: { readonly size: number; readonly sha256: string; readonly name: string }): string => `${entry.size} ${entry.sha256} ${entry.name}`
+
 export const encodeCommand = (command: Command): string => {
   switch (command.verb) {
     case 'show':
     case 'exit':
     case 'features':
+    case 'stores':
       return command.verb
     case 'store':
-      return `store ${command.size} ${command.sha256} ${command.name}`
+      return `store ${encodeStoreEntry(command)}`
     case 'search':
       return `search ${command.text}`
     case 'hashes':

@@ -188,15 +188,17 @@ describe('tor client upload, many files', () => {
       fileEnded: (index) => (index === 0 ? client.cancel('upload of 60 files') : undefined),
     })
     await last.close()
-    expect(summary.done).toHaveLength(1)
+    // Answers already read when Ctrl-C came are reported as they are (those files are stored); the batch ends there.
+    expect(summary.done.length).toBeGreaterThanOrEqual(1)
+    expect(summary.done.length).toBeLessThan(names.length - 1)
     expect(summary.failed.map((f) => f.error.code)).toEqual(['TOR_ERR_CANCELLED'])
     expect(summary.unanswered).toBeGreaterThan(0)
     // What the server went on to store is among those: whole and verified, never one that was not sent.
     const id = /(client-\d+) \S+ is online now/.exec(t.logs.lines.slice(before).join('\n'))![1]
     await t.logs.waitFor(new RegExp(`${id} \\S+ is offline`))
     const stored = (await visible(t.dir)).filter((n) => n.startsWith('cancel-'))
-    expect(stored.length).toBeGreaterThanOrEqual(1)
-    expect(stored.length).toBeLessThanOrEqual(1 + summary.unanswered)
+    expect(stored.length).toBeGreaterThanOrEqual(summary.done.length)
+    expect(stored.length).toBeLessThanOrEqual(summary.done.length + 1 + summary.unanswered)
     for (const name of stored) expect(await readFile(path.join(t.dir, name), 'utf8')).toBe(`bytes of ${name}\n`.repeat(50))
   })
 

@@ -470,3 +470,98 @@ describe('a client that sends stores (a small file in one message)', () => {
     expect(await readdir(dir)).toEqual([])
   })
 })
+
+describe('a client that sends a stores (several small files in one command)', () => {
+  const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex')
+  const entry = (name: string, bytes: Buffer | string, hash = sha(bytes)) => Buffer.concat([Buffer.from(`${Buffer.byteLength(bytes)} ${hash} ${name}\n`), Buffer.from(bytes)])
+  const stores = (...entries: Buffer[]) => Buffer.concat([Buffer.from('stores\n'), ...entries, Buffer.from('\n')])
+  const visibleFiles = async (dir: string) => (await readdir(dir)).filter((n) => !n.startsWith('.') || n.startsWith('.tor-upload')).sort()
+  // Bytes that would be commands if they were read as lines.
+  const evil = 'exit\nupload evil.txt\n3\nabc'
+
+  it('answers every entry in order, drops the bytes of each refused one without running them, and takes commands again after the empty line', async () => {
+    const { dir } = await serve({ session: { maxUploadBytes: 30 } })
+    const c = await connect()
+    await c.send(
+      Buffer.concat([
+        stores(entry('a.txt', 'alpha'), entry('../escape.txt', evil), entry('b.txt', 'beta', sha('betA')), entry('big.txt', 'x'.repeat(31)), entry('c.txt', evil)),
+        Buffer.from('show\n'),
+      ]),
+    )
+    expect(await c.line()).toBe('end')
+    expect(await c.line()).toBe('error invalid file name')
+    expect(await c.line()).toMatch(/^error checksum mismatch: the bytes received hash to [0-9a-f]{64}, not [0-9a-f]{64}; nothing was stored$/)
+    expect(await c.line()).toBe('error file too large (max 30 bytes)')
+    expect(await c.line()).toBe('end')
+    expect(names(await c.listing())).toEqual(['a.txt', 'c.txt'])
+    expect(await visibleFiles(dir)).toEqual(['a.txt', 'c.txt'])
+    expect(await readFile(path.join(dir, 'c.txt'), 'utf8')).toBe(evil)
+  })
+
+  it('answers an entry once it is stored, without waiting for the next entry (it once held the answer until then)', async () => {
+    const { dir } = await serve()
+    const c = await connect()
+    await c.send(Buffer.concat([Buffer.from('stores\n'), entry('first.txt', 'one')]))
+    expect(await c.line()).toBe('end')
+    await c.send(Buffer.concat([entry('second.txt', 'two'), Buffer.from('\n')]))
+    expect(await c.line()).toBe('end')
+    expect(await visibleFiles(dir)).toEqual(['first.txt', 'second.txt'])
+  })
+
+  it('reads and drops every entry of a session that may not upload, each answered with the refusal', async () => {
+    const { dir } = await serve({ session: { anonymous: ['read'] } })
+    const c = await connect()
+    await c.send(Buffer.concat([stores(entry('a.txt', evil), entry('b.txt', evil)), Buffer.from('show\n')]))
+    expect([await c.line(), await c.line()]).toEqual(['error authentication required', 'error authentication required'])
+    expect(await c.listing()).toEqual([])
+    expect(await readdir(dir)).toEqual([])
+  })
+
+  it('needs overwrite for an entry whose name exists, and upload for a new one', async () => {
+    const { dir } = await serve({ session: { anonymous: ['read', 'upload'] } })
+    await writeFile(path.join(dir, 'old.txt'), 'old')
+    const c = await connect()
+    await c.send(stores(entry('old.txt', 'new'), entry('new.txt', 'new')))
+    expect([await c.line(), await c.line()]).toEqual(['error permission denied', 'end'])
+    expect(await readFile(path.join(dir, 'old.txt'), 'utf8')).toBe('old')
+    expect(await readFile(path.join(dir, 'new.txt'), 'utf8')).toBe('new')
+  })
+
+  it('answers the entries before one it cannot delimit, then says why and closes', async () => {
+    const { dir } = await serve()
+    const c = await connect()
+    await c.send(Buffer.concat([Buffer.from('stores\n'), entry('kept.txt', 'kept'), Buffer.from(`99999999999 ${'0'.repeat(64)} big.iso\nshow\n`)]))
+    expect(await c.line()).toBe('end')
+    expect(await c.line()).toMatch(/^error store needs <size> .*; closing$/)
+    await c.closed()
+    expect(await visibleFiles(dir)).toEqual(['kept.txt'])
+  })
+
+  it('keeps the entries stored before a client vanishes mid-entry, and nothing of that entry', async () => {
+    const { dir, logs } = await serve()
+    const c = await connect()
+    const whole = Buffer.concat([Buffer.from('stores\n'), entry('done.txt', 'done'), entry('cut.bin', randomBytes(40_000))])
+    await c.send(whole.subarray(0, whole.length - 20_000))
+    expect(await c.line()).toBe('end')
+    c.destroy()
+    await logs.waitFor(/is offline/)
+    expect(await visibleFiles(dir)).toEqual(['done.txt'])
+  })
+
+  it('stops reading a client that never reads its answers, holds a bounded number of bytes, and ends it as stalled', async () => {
+    const { logs } = await serve({ session: { stallTimeoutMs: 500 } })
+    const c = await connect()
+    c.socket.pause()
+    await waitFor(t!.server.actor, (s) => s.context.clients.has('client-1'))
+    const io = session('client-1')!.getSnapshot().context.io as SessionPort
+    let maxHeld = 0
+    const sample = setInterval(() => (maxHeld = Math.max(maxHeld, io.connection.bufferedBytes)), 2)
+    // 20,000 entries refused for their name: 20,000 answers of 24 bytes nobody reads, and about 2 MB sent.
+    const refusedEntry = entry('../x', 'abc')
+    void c.send(Buffer.concat([Buffer.from('stores\n'), ...Array.from({ length: 20_000 }, () => refusedEntry)])).catch(() => undefined)
+    await logs.waitFor(/client-1 closing: stalled/)
+    clearInterval(sample)
+    expect(maxHeld).toBeGreaterThan(0)
+    expect(maxHeld).toBeLessThan(2 << 20)
+  })
+})

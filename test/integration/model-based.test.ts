@@ -31,6 +31,7 @@ const sessionModel = createMachine({
         GET_RESUME: 'resumed',
         GET_STALE: 'startedOver',
         GETS: 'gotMany',
+        STORES: 'storingMany',
         PUT: 'putReceivingSize',
         STORE_LINE: 'storeReceivingFile',
         STORE_BAD_NAME: 'storeDropping',
@@ -61,6 +62,8 @@ const sessionModel = createMachine({
     resumed: {},
     startedOver: {},
     gotMany: {},
+    storingMany: { on: { STORES_END: 'storedMany', DISCONNECT: 'disconnected' } },
+    storedMany: {},
     putReceivingSize: { on: { PUT_SIZE_OK: 'putReceivingFile' } },
     putReceivingFile: { on: { PUT_BYTES: 'awaitingChecksum', DISCONNECT: 'disconnected' } },
     awaitingChecksum: { on: { CHECKSUM_OK: 'putStored', CHECKSUM_BAD: 'checksumRefused' } },
@@ -89,6 +92,7 @@ const serverState: Record<string, unknown> = {
   storeReceivingFile: { storingWhole: 'progressing' },
   storeDropping: { droppingPayload: 'progressing' },
   storeClosed: undefined,
+  storingMany: { storingMany: 'progressing' },
   exit: undefined,
   disconnected: undefined,
   loginsExhausted: undefined,
@@ -177,6 +181,16 @@ const steps: Record<string, (c: RawClient) => Promise<void>> = {
     expect([await c.line(), await c.line(), await c.line(), await c.line()]).toEqual(['Not found file', 'error invalid file name', 'found', `5 ${HELLO} 0`])
     expect((await c.bytes(5)).toString()).toBe('hello')
   },
+  STORES: async (c) => {
+    // One entry stored, one refused for its name; the stores goes on until the empty line.
+    await c.send(`stores\n4 ${DATA} many-1.txt\ndata4 ${DATA} ../x\ndata`)
+    expect([await c.line(), await c.line()]).toEqual(['end', 'error invalid file name'])
+  },
+  STORES_END: async (c) => {
+    await c.send(`4 ${DATA} many-2.txt\ndata\nshow\n`)
+    expect(await c.line()).toBe('end')
+    expect(names(await c.listing())).toEqual(expect.arrayContaining(['many-1.txt', 'many-2.txt']))
+  },
   PUT: async (c) => {
     await c.send('put model-put.txt\n')
     expect(await c.line()).toBe('ok')
@@ -222,7 +236,9 @@ const steps: Record<string, (c: RawClient) => Promise<void>> = {
   },
   FEATURES: async (c) => {
     await c.send('features\n')
-    expect([await c.line(), await c.line(), await c.line(), await c.line(), await c.line(), await c.line(), await c.line()]).toEqual(['ok', 'get', 'put', 'hashes', 'store', 'gets', 'end'])
+    const lines: string[] = []
+    for (let i = 0; i < 8; i++) lines.push(await c.line())
+    expect(lines).toEqual(['ok', 'get', 'put', 'hashes', 'store', 'gets', 'stores', 'end'])
   },
   AUTH_OK: async (c) => {
     await c.send(`auth modeler ${token}\n`)

@@ -96,6 +96,35 @@ describe('verified, resumable downloads over real sockets', () => {
     expect(await readdir(path.join(dir, 'Downloads'))).toEqual(['a.bin', 'c.bin'])
   })
 
+  it('sends again, on a new connection, the files of a stores that got no answer when the connection broke: every file arrives whole, one fails', async () => {
+    const t = await serve({})
+    const dir = await makeTempDir('tor-client-')
+    const files = Array.from({ length: 50 }, (_, i) => [`u-${String(i).padStart(2, '0')}.bin`, randomBytes(20_000)] as const)
+    await mkdir(path.join(dir, 'Uploads'), { recursive: true })
+    for (const [name, bytes] of files) await writeFile(path.join(dir, 'Uploads', name), bytes)
+    // The first connection breaks 300 KB into what the client sends (inside the fifteenth entry or so); later ones do not.
+    let cuts = 0
+    const proxy = await faultyProxy(
+      t.server.port,
+      (chunk) => chunk,
+      (chunk, before) => (cuts === 0 && before + chunk.length > 300_000 ? (cuts++, 'cut') : chunk),
+    )
+    cleanups.push(() => proxy.close())
+    const connect = () => TorClient.connect({ host: '127.0.0.1', port: proxy.port, dir })
+    const { summary, client } = await runBatch(await connect(), connect, 'upload', files.map(([name]) => name))
+    cleanups.push(() => client.close())
+    expect(cuts).toBe(1)
+    expect(summary.failed).toHaveLength(1)
+    expect(summary.failed[0]!.error.code).toMatch(/TOR_ERR_(PEER_CLOSED|TRANSFER_INCOMPLETE)/)
+    expect(summary.done).toHaveLength(49)
+    for (const [name, bytes] of files) {
+      const stored = await readFile(path.join(t.dir, name)).catch(() => undefined)
+      if (name === summary.failed[0]!.name && stored === undefined) continue
+      expect(sha(stored!)).toBe(sha(bytes))
+    }
+    expect((await readdir(t.dir)).filter((n) => n.startsWith('.tor-upload'))).toEqual([])
+  })
+
   it('resumes a download cut at several offsets, byte for byte and hash-checked, moving only what was missing', async () => {
     const bytes = randomBytes(6 << 20)
     const t = await serve({ 'big.bin': bytes })

@@ -349,7 +349,7 @@ describe('server session machine: store (a small file in one message) and featur
   it('lists the protocol extensions after ok, then end', () => {
     const { snapshot, replies } = run(done('readCommand', line('features')))
     expect(snapshot.value).toBe('awaitingCommand')
-    expect(replies).toEqual(['ok', 'get', 'put', 'hashes', 'store', 'gets', 'end'])
+    expect(replies).toEqual(['ok', 'get', 'put', 'hashes', 'store', 'gets', 'stores', 'end'])
   })
 
   it('takes a store with no reply before its bytes, then answers end once they are stored', () => {
@@ -445,5 +445,44 @@ describe('server session machine: gets (whole verified downloads of several file
     snapshot = after
     expect(snapshot.value).toBe('awaitingCommand')
     expect(actions.filter((a) => a.type === 'reply').flatMap((a) => (a.params as { lines: string[] }).lines)).toEqual(['error authentication required'])
+  })
+})
+
+describe('server session machine: stores (several small files in one command)', () => {
+  const report = { stored: 2, bytes: 10, durationMs: 1, refused: ['../x'] }
+
+  it('takes the entries in one state, with no reply of its own, and awaits the next command after the empty line', () => {
+    const taking = run(done('readCommand', line('stores')))
+    expect(taking.snapshot.value).toEqual({ storingMany: 'progressing' })
+    expect(taking.replies).toEqual([])
+    const { snapshot, logs } = runLogged(done('readCommand', line('stores')), done('storeMany', report))
+    expect(snapshot.value).toBe('awaitingCommand')
+    expect(logs).toContainEqual({ kind: 'storedMany', report })
+  })
+
+  it('ends the session after an entry that could not be delimited (the actor answered it)', () => {
+    const { snapshot, logs } = runLogged(done('readCommand', line('stores')), done('storeMany', { ...report, closing: 'store needs <size> ...' }))
+    expect(snapshot.value).toBe('closed')
+    expect(logs).toContainEqual({ kind: 'closing', reason: 'store needs <size> ...' })
+  })
+
+  it('gives the actor the refusal of a session that may not upload, so each entry is dropped and answered with it', () => {
+    let [snapshot] = initialTransition(serverSessionMachine, { ...input, limits: { ...input.limits, anonymous: ['read'] as never } })
+    ;[snapshot] = transition(serverSessionMachine, snapshot, done('readCommand', line('stores')) as never)
+    expect(snapshot.value).toEqual({ storingMany: 'progressing' })
+    expect(snapshot.context.decision).toEqual({ next: 'uploadMany', refused: { reply: 'error authentication required', reason: 'authentication required' } })
+  })
+
+  it('closes when the client goes away mid-entry, and with an error line when storing failed past recovery', () => {
+    expect(run(done('readCommand', line('stores')), failed('storeMany', { _tag: 'PeerClosed' })).replies).toEqual([])
+    const broken = run(done('readCommand', line('stores')), failed('storeMany', new StorageFailure({ operation: 'write', cause: new Error('EIO') })))
+    expect(broken.snapshot.value).toBe('closed')
+    expect(broken.replies).toEqual(['error storage error on the server'])
+  })
+
+  it('ends a stores whose entries stop coming after stallTimeout, with one error line', () => {
+    const { snapshot, replies } = run(done('readCommand', line('stores')), { type: 'xstate.after.stallTimeout.serverSession.storingMany.progressing' })
+    expect(snapshot.value).toBe('closed')
+    expect(replies).toEqual(['error transfer stalled (no progress for 60 s), closing'])
   })
 })

@@ -31,12 +31,13 @@ describe('parseCommand', () => {
     ['features', { verb: 'features' }],
     [`store 5 ${'ab'.repeat(32)} my file.txt`, { verb: 'store', size: 5, sha256: 'ab'.repeat(32), name: 'my file.txt' }],
     [`store 0 ${'ab'.repeat(32)} empty`, { verb: 'store', size: 0, sha256: 'ab'.repeat(32), name: 'empty' }],
+    ['stores', { verb: 'stores' }],
     [`store ${STORE_MAX_BYTES} ${'ab'.repeat(32)} x`, { verb: 'store', size: STORE_MAX_BYTES, sha256: 'ab'.repeat(32), name: 'x' }],
   ])('reads %j', (line, command) => {
     expect(parseCommand(line)).toEqual(command)
   })
 
-  it.each(['', 'SHOW', 'show x', 'exit now', 'search', 'search ', 'download', 'download ', 'upload', 'list', ' show', 'get', 'get 0 x', 'get -1 - x', 'get 0 - ', `get 0 ${'AB'.repeat(32)} x`, 'get 1e3 - x', 'gets', 'gets '])(
+  it.each(['', 'SHOW', 'show x', 'exit now', 'search', 'search ', 'download', 'download ', 'upload', 'list', ' show', 'get', 'get 0 x', 'get -1 - x', 'get 0 - ', `get 0 ${'AB'.repeat(32)} x`, 'get 1e3 - x', 'gets', 'gets ', 'stores 3', 'stores '])(
     'treats %j as an unknown command',
     (line) => {
       expect(parseCommand(line).verb).toBe('unknown')
@@ -70,6 +71,7 @@ describe('parseCommand', () => {
         name: arg,
       }),
       fc.constant({ verb: 'features' as const }),
+      fc.constant({ verb: 'stores' as const }),
       fc.record({ verb: fc.constant('gets' as const), names: fc.array(arg.filter((s) => !s.includes('\t')), { minLength: 1 }) }),
       fc.record({ verb: fc.constant('store' as const), size: fc.nat({ max: STORE_MAX_BYTES }), sha256: fc.stringMatching(/^[0-9a-f]{64}$/), name: arg }),
     )

@@ -106,6 +106,13 @@ const scenarios: Record<string, Scenario> = {
     await c.line(), await c.line(), await c.bytes(5)
     await exit(c)
   },
+  stores: async (c) => {
+    // "data" stored, a refused name, a wrong SHA-256, then the empty line.
+    const data = '3a6eb0790f39ac87c94f3856b2dd2c5d110e6811602261a9a923d3bb23adc8b7'
+    await c.send(`stores\n4 ${data} s1.txt\ndata4 ${data} ../x\ndata4 ${'0'.repeat(64)} s2.txt\ndata\n`)
+    await c.line(), await c.line(), await c.line()
+    await exit(c)
+  },
   'verified-put': async (c) => {
     // "data" with its SHA-256 (stored), then with a wrong one (refused, nothing stored).
     const data = '3a6eb0790f39ac87c94f3856b2dd2c5d110e6811602261a9a923d3bb23adc8b7'
