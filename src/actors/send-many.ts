@@ -3,20 +3,26 @@ import { isTorError, publicReason, StorageFailure } from '../errors.js'
 import type { ManyReport } from '../machines/server-session.js'
 import type { ManyFile } from '../machines/session-rules.js'
 import { encodeVerifiedSize, errorReply, Reply } from '../protocol/index.js'
+import { releaseReadAhead, reserveReadAhead } from '../storage/chunks.js'
 import { readWhole, WHOLE_FILE_BYTES } from '../storage/read-whole.js'
 import type { OpenedFile, StorageService } from '../storage/storage.js'
 import type { Connection } from './connection.js'
 
 /**
  * Files of a gets opened (and, when small, read and hashed) at once, ahead of the
- * writing: their thread-pool round trips overlap. At most this many small files'
- * bytes are held per session (8 x 64 KiB).
+ * writing: their thread-pool round trips overlap.
  */
 const PREPARED_AHEAD = 8
+/**
+ * Files up to this size are read whole ahead too while the read-ahead budget shared by all
+ * sessions has room (reserveReadAhead); larger ones, or beyond the budget, stream in turn.
+ */
+const READ_AHEAD_MAX_BYTES = 1 << 20
 
 /** One name of a gets, ready to be answered: a small file's bytes in memory, a large one to open when its turn comes, or a reply line. */
 type Prepared =
-  | { readonly kind: 'whole'; readonly size: number; readonly sha256: string; readonly bytes: Buffer }
+  /** `reserved`: bytes of the read-ahead budget it holds until the socket is done with them. */
+  | { readonly kind: 'whole'; readonly size: number; readonly sha256: string; readonly bytes: Buffer; readonly reserved: number }
   | { readonly kind: 'large' }
   | { readonly kind: 'refused'; readonly reply: string }
 
@@ -39,8 +45,10 @@ export const sendOpened = (connection: Connection, file: OpenedFile, start: numb
  * storage error) and the rest go on; a failure once a file's size line is out
  * fails the whole command, since the byte stream cannot be resynchronised.
  */
-export const sendMany = (storage: StorageService, connection: Connection, files: readonly ManyFile[], signal: AbortSignal, progress: (bytes: number) => void) =>
-  Effect.gen(function* () {
+export const sendMany = (storage: StorageService, connection: Connection, files: readonly ManyFile[], signal: AbortSignal, progress: (bytes: number) => void) => {
+  // Read-ahead bytes of files read and not handed to the socket yet: given back if this ends first (client gone).
+  let unwritten = 0
+  return Effect.gen(function* () {
     const started = Date.now()
     const missing: string[] = []
     let sent = 0
@@ -51,10 +59,21 @@ export const sendMany = (storage: StorageService, connection: Connection, files:
         : Effect.scoped(
             Effect.gen(function* () {
               const opened = yield* storage.openForReading(file.name)
-              if (opened.size > WHOLE_FILE_BYTES) return { kind: 'large' } satisfies Prepared
-              const content = yield* readWhole(opened)
-              const sha256 = yield* storage.sha256(opened, content)
-              return { kind: 'whole', size: opened.size, sha256, bytes: content } satisfies Prepared
+              const reserved = opened.size <= WHOLE_FILE_BYTES ? 0 : opened.size
+              if (reserved > READ_AHEAD_MAX_BYTES || (reserved > 0 && !reserveReadAhead(reserved))) return { kind: 'large' } satisfies Prepared
+              unwritten += reserved
+              return yield* Effect.gen(function* () {
+                const content = yield* readWhole(opened)
+                const sha256 = yield* storage.sha256(opened, content)
+                return { kind: 'whole', size: opened.size, sha256, bytes: content, reserved } satisfies Prepared
+              }).pipe(
+                Effect.onError(() =>
+                  Effect.sync(() => {
+                    unwritten -= reserved
+                    releaseReadAhead(reserved)
+                  }),
+                ),
+              )
             }),
           ).pipe(
             Effect.catchTag('FileNotFound', () => Effect.succeed<Prepared>({ kind: 'refused', reply: Reply.notFound })),
@@ -97,7 +116,9 @@ export const sendMany = (storage: StorageService, connection: Connection, files:
         if (answer.kind === 'whole') {
           // Size line and bytes leave in one write with the rest of the group (the socket is corked for the tick).
           connection.write([Reply.found, encodeVerifiedSize({ size: answer.size, sha256: answer.sha256, from: 0 })])
-          connection.writePayload(answer.bytes)
+          const reserved = answer.reserved
+          unwritten -= reserved
+          connection.writePayload(answer.bytes, reserved > 0 ? () => releaseReadAhead(reserved) : undefined)
           sent++
           bytes += answer.size
         } else if (answer.kind === 'large') yield* sendLarge(name)
@@ -110,4 +131,5 @@ export const sendMany = (storage: StorageService, connection: Connection, files:
       yield* Effect.tryPromise({ try: () => connection.flushed(signal), catch: (cause) => cause })
     }
     return { sent, bytes, durationMs: Date.now() - started, missing } satisfies ManyReport
-  })
+  }).pipe(Effect.ensuring(Effect.sync(() => releaseReadAhead(unwritten))))
+}

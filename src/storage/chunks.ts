@@ -38,6 +38,27 @@ export const acquireReadBuffers = (size: number): { readonly buffers: readonly [
   }
 }
 
+/**
+ * Bytes of files read whole ahead of their turn (the files of a gets, up to 1 MiB each) that all
+ * sessions may hold together: beyond it a file is streamed when its turn comes instead.
+ */
+const READ_AHEAD_BUDGET = 32 << 20
+let readAhead = 0
+
+/** Takes `bytes` of the read-ahead budget if there is room: true when taken (give it back with releaseReadAhead). */
+export const reserveReadAhead = (bytes: number): boolean => {
+  if (readAhead + bytes > READ_AHEAD_BUDGET) return false
+  readAhead += bytes
+  return true
+}
+
+export const releaseReadAhead = (bytes: number): void => {
+  readAhead -= bytes
+}
+
+/** Bytes of the read-ahead budget held now, by every session. */
+export const readAheadBytes = (): number => readAhead
+
 /** A buffer of exactly `bytes` with an ArrayBuffer of its own (so it can be transferred to a worker): from the pool, or new. */
 export const takeBuffer = (bytes: number): Buffer => {
   const free = pool.get(bytes)?.pop()
