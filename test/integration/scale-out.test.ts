@@ -8,6 +8,7 @@ import * as Exit from 'effect/Exit'
 import * as Layer from 'effect/Layer'
 import * as Scope from 'effect/Scope'
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import { runBatch } from '../../src/actors/client-batch.js'
 import { TorClient } from '../../src/actors/client-runtime.js'
 import { MemoryFiles, memoryStorage } from '../../src/storage/memory-storage.js'
 import { s3Storage } from '../../src/storage/s3-storage.js'
@@ -60,6 +61,23 @@ describe('several Tor servers over one bucket', () => {
     expect(listing).toMatchObject({ kind: 'listing', entries: [{ name: 'report.bin', size: bytes.length }] })
     await bob.client.run({ verb: 'download', name: 'report.bin' })
     expect(sha(await readFile(path.join(bob.dir, 'Downloads', 'report.bin')))).toBe(sha(bytes))
+  })
+
+  it('takes a batch of files in one stores through one server and serves them in one gets through the other, byte for byte', async () => {
+    const { bucket, a, b } = await twoServers()
+    const files = Array.from({ length: 12 }, (_, i) => [`batch-${i}.bin`, randomBytes(i === 5 ? 300_000 : 1000 + i)] as const)
+    const alice = await clientOf(a)
+    for (const [name, bytes] of files) await writeFile(path.join(alice.dir, 'Uploads', name), bytes)
+    const reconnect = (t: TestServer, dir: string) => () => TorClient.connect({ host: '127.0.0.1', port: t.server.port, dir })
+    const up = await runBatch(alice.client, reconnect(a, alice.dir), 'upload', files.map(([name]) => name))
+    expect(up.summary.failed).toEqual([])
+    await a.logs.waitFor(/Files received with success: 12 of 12 sent with stores/)
+    expect((await bucket.keys()).sort()).toEqual(files.map(([name]) => `shared/${name}`).sort())
+    const bob = await clientOf(b)
+    const down = await runBatch(bob.client, reconnect(b, bob.dir), 'download', [...files.map(([name]) => name), 'missing.bin'])
+    expect(down.summary.failed.map((f) => [f.name, f.error.code])).toEqual([['missing.bin', 'TOR_ERR_NOT_FOUND']])
+    await b.logs.waitFor(/Files sent with success: 12 of 13 asked with gets/)
+    for (const [name, bytes] of files) expect(sha(await readFile(path.join(bob.dir, 'Downloads', name)))).toBe(sha(bytes))
   })
 
   it('ends concurrent same-name uploads through both servers with one of them whole', async () => {
