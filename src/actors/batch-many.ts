@@ -1,10 +1,10 @@
 import { asTorError, InternalError, type TorError } from '../errors.js'
 import type { BatchProgress, BatchSummary } from './client-batch.js'
-import type { Success, TorClient } from './client-runtime.js'
+import type { Transferred } from '../machines/client-session.js'
+import type { TorClient } from './client-runtime.js'
 import { keptPartials } from './client-session-io.js'
 import { runPipelined } from './batch-pipelined.js'
 
-type Transferred = Extract<Success, { kind: 'transferred' }>
 
 /** What a batch did so far, told to its display as each file ends. */
 class Tally {
@@ -45,7 +45,17 @@ const runAlone = (client: TorClient, verb: 'download' | 'upload', name: string):
     (error: unknown) => ({ error: asTorError(error) }),
   )
 
-export const speaksGets = async (client: TorClient) => client.connected && (await client.features().catch(() => [] as readonly string[])).includes('gets')
+/** True when the server lists `feature` among its extensions (asked once per connection). */
+export const speaks = async (client: TorClient, feature: 'gets' | 'stores') =>
+  client.connected && (await client.features().catch(() => [] as readonly string[])).includes(feature)
+
+/** A way to run a batch of one direction over `first` (and new connections from `reconnect`). */
+export type BatchPath = (
+  first: TorClient,
+  reconnect: () => Promise<TorClient>,
+  names: readonly string[],
+  progress?: BatchProgress,
+) => Promise<{ summary: BatchSummary; client: TorClient }>
 
 /**
  * A download batch to a server that speaks gets: the names without a kept part go by
@@ -55,12 +65,7 @@ export const speaksGets = async (client: TorClient) => client.connected && (awai
  * lost, the file being received fails (a large one keeps its part) and the rest are
  * asked on a new one; Ctrl-C ends the batch there.
  */
-export const downloadWithGets = async (
-  first: TorClient,
-  reconnect: () => Promise<TorClient>,
-  names: readonly string[],
-  progress?: BatchProgress,
-): Promise<{ summary: BatchSummary; client: TorClient }> => {
+export const downloadWithGets: BatchPath = async (first, reconnect, names, progress) => {
   const tally = new Tally(progress)
   let client = first
   let mayHavePartial = await keptPartials(client.folders.downloads)
@@ -72,7 +77,7 @@ export const downloadWithGets = async (
       if (!client.connected) {
         client = await reconnect()
         // A server that no longer speaks gets (replaced meanwhile) gets the rest the pipelined way.
-        if (!(await speaksGets(client))) {
+        if (!(await speaks(client, 'gets'))) {
           const rest = await runPipelined(client, reconnect, 'download', names.slice(at), progress && remapped(progress, names.map((_, i) => i).slice(at)))
           tally.merge(rest.summary)
           return { summary: tally.summary(), client: rest.client }
@@ -114,8 +119,6 @@ export const downloadWithGets = async (
   return { summary: tally.summary(), client }
 }
 
-export const speaksStores = async (client: TorClient) => client.connected && (await client.features().catch(() => [] as readonly string[])).includes('stores')
-
 /**
  * An upload batch to a server that speaks stores: the files go as entries of stores
  * commands (one while they are small enough; each answer read as the next entries go
@@ -124,12 +127,7 @@ export const speaksStores = async (client: TorClient) => client.connected && (aw
  * fails and the others without one are sent again on a new connection (a store is whole
  * or nothing, so sending one again is safe); after Ctrl-C they are counted as unanswered.
  */
-export const uploadWithStores = async (
-  first: TorClient,
-  reconnect: () => Promise<TorClient>,
-  names: readonly string[],
-  progress?: BatchProgress,
-): Promise<{ summary: BatchSummary; client: TorClient }> => {
+export const uploadWithStores: BatchPath = async (first, reconnect, names, progress) => {
   const tally = new Tally(progress)
   let client = first
   // The files not ended yet, by their index in `names`, in order.
@@ -140,7 +138,7 @@ export const uploadWithStores = async (
       if (client.cancelled) throw client.cancelled
       if (!client.connected) {
         client = await reconnect()
-        if (!(await speaksStores(client))) {
+        if (!(await speaks(client, 'stores'))) {
           const rest = await runPipelined(client, reconnect, 'upload', pending.map((i) => names[i]!), progress && remapped(progress, pending))
           tally.merge(rest.summary)
           return { summary: tally.summary(rest.summary.unanswered), client: rest.client }

@@ -1,5 +1,5 @@
 import type { TorError } from '../errors.js'
-import { downloadWithGets, speaksGets, speaksStores, uploadWithStores } from './batch-many.js'
+import { downloadWithGets, speaks, uploadWithStores } from './batch-many.js'
 import { runPipelined } from './batch-pipelined.js'
 import type { Success, TorClient } from './client-runtime.js'
 
@@ -38,8 +38,8 @@ export const runBatch = async (
   names: readonly string[],
   progress?: BatchProgress,
 ): Promise<{ summary: BatchSummary; client: TorClient }> => {
-  if (verb === 'download' && (await speaksGets(first))) return downloadWithGets(first, reconnect, names, progress)
-  if (verb === 'upload' && (await speaksStores(first))) return uploadWithStores(first, reconnect, names, progress)
+  if (verb === 'download' && (await speaks(first, 'gets'))) return downloadWithGets(first, reconnect, names, progress)
+  if (verb === 'upload' && (await speaks(first, 'stores'))) return uploadWithStores(first, reconnect, names, progress)
   return runPipelined(first, reconnect, verb, names, progress)
 }
 

@@ -20,18 +20,20 @@ import type { LineResult } from './session-rules.js'
  * Pure definition: `src/actors/client-session-io.ts` provides the I/O.
  */
 
+/** A file moved. `verified`: its SHA-256, where it started, and whether a kept part was dropped because the file changed. */
+export interface Transferred {
+  readonly ok: true
+  readonly kind: 'transferred'
+  readonly direction: 'download' | 'upload'
+  readonly name: string
+  readonly bytes: number
+  readonly durationMs: number
+  readonly verified?: { readonly sha256: string; readonly from: number; readonly restarted: boolean }
+}
+
 export type ClientOutcome =
   | { readonly ok: true; readonly kind: 'listing'; readonly entries: readonly FileEntry[] }
-  | {
-      readonly ok: true
-      readonly kind: 'transferred'
-      readonly direction: 'download' | 'upload'
-      readonly name: string
-      readonly bytes: number
-      readonly durationMs: number
-      /** A verified download: its SHA-256, where it started, and whether a kept part was dropped because the file changed. */
-      readonly verified?: { readonly sha256: string; readonly from: number; readonly restarted: boolean }
-    }
+  | Transferred
   /** A gets: each file's own outcome, in the order asked. */
   | { readonly ok: true; readonly kind: 'receivedMany'; readonly files: readonly ManyFileOutcome[] }
   /** A stores: each file's own outcome; `handled` names were taken (the one after them is too large for a stores). */
@@ -43,17 +45,7 @@ export type ClientOutcome =
   | { readonly ok: false; readonly error: TorError }
 
 /** One file of a gets or a stores as it ended: moved and verified, or why not (not found, refused, checksum mismatch). */
-export type ManyFileOutcome =
-  | {
-      readonly ok: true
-      readonly kind: 'transferred'
-      readonly direction: 'download' | 'upload'
-      readonly name: string
-      readonly bytes: number
-      readonly durationMs: number
-      readonly verified: { readonly sha256: string; readonly from: 0; readonly restarted: false }
-    }
-  | { readonly ok: false; readonly name: string; readonly error: TorError }
+export type ManyFileOutcome = Transferred | { readonly ok: false; readonly name: string; readonly error: TorError }
 
 export interface ClientContext {
   readonly command: Command | undefined
