@@ -5,6 +5,7 @@ import type { TorClient } from '../actors/client-runtime.js'
 import { asTorError } from '../errors.js'
 import { parseCommand, visible, type Command } from '../protocol/index.js'
 import { matchNames, runBatch } from '../actors/client-batch.js'
+import { batchFailureLines } from './kept-part.js'
 import { createBatchDisplay } from './batch-display.js'
 import { describeBatch, describeTransfer, formatListing } from './format.js'
 import { keptPartHint } from './kept-part.js'
@@ -96,9 +97,11 @@ export const runShell = async (first: TorClient, dir: string, io: ShellIO, recon
     // download *.pdf: every file of the server's listing the pattern matches, as one batch.
     if (command.verb === 'download' && /[*?]/.test(command.name)) {
       const listing = await client.run({ verb: 'show' })
-      const names = matchNames(command.name, listing.kind === 'listing' ? listing.entries.map((e) => e.name) : [])
+      const entries = listing.kind === 'listing' ? listing.entries : []
+      const names = matchNames(command.name, entries.map((e) => e.name))
       if (names.length === 0) return io.printError(`No file on the server matches "${visible(command.name)}".`)
-      const display = createBatchDisplay('download', names.length)
+      const sizes = new Map(entries.map((e) => [e.name, e.size]))
+      const display = createBatchDisplay('download', names.length, { totalBytes: names.reduce((sum, name) => sum + (sizes.get(name) ?? 0), 0) })
       const result = await runBatch(client, reconnect, 'download', names, display)
       display?.stop()
       if (result.client !== client) {
@@ -107,7 +110,7 @@ export const runShell = async (first: TorClient, dir: string, io: ShellIO, recon
         idleWatch = watchIdleClose(client)
       }
       io.print(describeBatch('download', result.summary, names.length, client.folders.downloads))
-      for (const { name, error } of result.summary.failed) io.printError(`  ${visible(name)}: ${visible(error.message)} [${error.code}]`)
+      for (const line of await batchFailureLines('download', result.summary.failed, client.folders.downloads)) io.printError(line)
       return
     }
     const outcome = await client.run(command, command.verb === 'download' || command.verb === 'upload' ? createProgressBar() : undefined)

@@ -9,7 +9,7 @@ import { createBatchDisplay } from './batch-display.js'
 import type { ClientFlags } from './client-flag-specs.js'
 import { askHidden, clientOptionsFrom } from './client-options.js'
 import { describeBatch, describeTransfer, formatListing } from './format.js'
-import { keptPartHint } from './kept-part.js'
+import { batchFailureLines, keptPartHint } from './kept-part.js'
 import { listingJson, type FileJson } from './listing-json.js'
 import { createProgressBar } from './progress.js'
 
@@ -92,16 +92,21 @@ const runBatchOnce = async (
   const connect = () => TorClient.connect(options)
   let client = await connect().catch((error: unknown) => fail(out, error))
   let chosen: readonly string[]
+  // A download of files from the listing knows its size: the display's time left goes by bytes.
+  let totalBytes: number | undefined
   if (typeof names === 'function') {
     const listing = await client.run({ verb: 'show' }).catch((error: unknown) => fail(out, error))
-    chosen = names(listing.kind === 'listing' ? listing.entries : [])
+    const entries = listing.kind === 'listing' ? listing.entries : []
+    chosen = names(entries)
+    const sizes = new Map(entries.map((e) => [e.name, e.size]))
+    totalBytes = chosen.reduce((sum, name) => sum + (sizes.get(name) ?? 0), 0)
   } else chosen = names
   if (chosen.length === 0) {
     await client.close()
     out.logToStderr(verb === 'download' ? 'No file on the server matches: nothing to download.' : 'No file to upload.')
     return
   }
-  const display = createBatchDisplay(verb, chosen.length)
+  const display = createBatchDisplay(verb, chosen.length, { totalBytes })
   const cancel = () => client.cancel(`${verb} of ${chosen.length} files`)
   process.on('SIGINT', cancel)
   const result = await runBatch(client, connect, verb, chosen, display)
@@ -111,7 +116,7 @@ const runBatchOnce = async (
   await client.close()
   const { summary } = result
   out.logToStderr(describeBatch(verb, summary, chosen.length, path.join(flags.dir, 'Downloads')))
-  for (const { name, error } of summary.failed) out.logToStderr(`  ${visible(name)}: ${visible(error.message)} [${error.code}]`)
+  for (const line of await batchFailureLines(verb, summary.failed, client.folders.downloads)) out.logToStderr(line)
   if (summary.unanswered > 0) {
     out.logToStderr(
       `${summary.unanswered} more were sent before the cancel and got no answer: the server may have stored them (each only whole and verified); the same upload again sends them anew.`,
