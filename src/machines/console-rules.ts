@@ -13,8 +13,8 @@ export interface ClientRow {
   readonly tls: boolean
   /** Since when it has been waiting for a command; undefined while it is busy. */
   readonly idleSince: number | undefined
-  /** The transfer in progress: name, bytes done (as last reported) and total. */
-  readonly transfer: { readonly direction: 'download' | 'upload'; readonly name: string; readonly done: number; readonly size: number } | undefined
+  /** The transfer in progress: name (or what a gets or stores moves), bytes done (as last reported) and total, when known. */
+  readonly transfer: { readonly direction: 'download' | 'upload'; readonly name: string; readonly done: number; readonly size?: number } | undefined
 }
 
 export type ConsoleDecision =
@@ -54,7 +54,7 @@ export const formatClientTable = (clients: readonly ClientRow[], now: number): s
     `${seconds(now - c.connectedAt)} ago`,
     c.idleSince === undefined ? '-' : seconds(now - c.idleSince),
     c.transfer
-      ? `${c.transfer.direction} ${printable(c.transfer.name)} ${formatBytes(c.transfer.done)} of ${formatBytes(c.transfer.size)}`
+      ? `${c.transfer.direction} ${printable(c.transfer.name)} ${formatBytes(c.transfer.done)}${c.transfer.size === undefined ? '' : ` of ${formatBytes(c.transfer.size)}`}`
       : '-',
   ])
   const widths = header.map((h, i) => rows.reduce((w, r) => Math.max(w, r[i]!.length), h.length))

@@ -2,7 +2,7 @@ import { assign, fromCallback, sendTo, setup, type ActorRefFrom, type AnyActorRe
 import { errorReply } from '../protocol/index.js'
 import { decideConsole, type ClientRow, type ConsoleDecision } from './console-rules.js'
 import type { ServerSessionMachine } from './server-session.js'
-import type { SessionLimits } from './session-rules.js'
+import type { CommandDecision, SessionLimits } from './session-rules.js'
 
 /**
  * The server actor: accepts connections within the limits (in total and per
@@ -87,6 +87,13 @@ const stateName = (value: unknown): string =>
         .map(([k, v]) => `${k}.${stateName(v)}`)
         .join(',')
 
+/** What a gets or a stores in progress moves, for the console (the files' bytes so far). */
+const batchOf = (decision: CommandDecision | undefined, done: number): ClientRow['transfer'] => {
+  if (decision?.next === 'downloadMany') return { direction: 'download', name: `${decision.files.length} files (gets)`, done }
+  if (decision?.next === 'uploadMany') return { direction: 'upload', name: 'files (stores)', done }
+  return undefined
+}
+
 export const clientRows = (clients: ServerContext['clients']): ClientRow[] =>
   [...clients.values()].map((c) => {
     const snapshot = c.ref.getSnapshot()
@@ -100,7 +107,7 @@ export const clientRows = (clients: ServerContext['clients']): ClientRow[] =>
       connectedAt: c.connectedAt,
       state: stateName(snapshot.value),
       idleSince: snapshot.value === 'awaitingCommand' ? idleSince : undefined,
-      transfer: transfer ? { direction: transfer.direction, name: transfer.name, done: transferred, size: transfer.size } : undefined,
+      transfer: transfer ? { direction: transfer.direction, name: transfer.name, done: transferred, size: transfer.size } : batchOf(snapshot.context.decision, transferred),
     }
   })
 
