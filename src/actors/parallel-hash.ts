@@ -56,7 +56,7 @@ class HashWorker {
         }
         this.waiting.get(message.id)?.resolve(message.hex)
         this.waiting.delete(message.id)
-        if (this.waiting.size === 0) worker.unref()
+        this.unrefWhenIdle()
       })
       worker.on('error', (error) => {
         for (const waiter of this.waiting.values()) waiter.reject(error)
@@ -73,8 +73,15 @@ class HashWorker {
     return this.inFlight >= MAX_IN_FLIGHT_BYTES
   }
 
+  /**
+   * Resolves once the backlog is below the limit. The worker is kept referenced meanwhile: a paused
+   * socket keeps no process alive, so a download resumed after a long kept part once exited (code 13,
+   * nothing said) while it waited here for an unreferenced worker.
+   */
   whenDrained(): Promise<void> {
-    return this.saturated ? new Promise((resolve) => this.drainWaiters.push(resolve)) : Promise.resolve()
+    if (!this.saturated) return Promise.resolve()
+    this.thread.ref()
+    return new Promise((resolve) => this.drainWaiters.push(resolve))
   }
 
   newId(): number {
@@ -103,6 +110,12 @@ class HashWorker {
     this.inFlight -= bytes
     if (this.saturated || this.drainWaiters.length === 0) return
     for (const resume of this.drainWaiters.splice(0)) resume()
+    this.unrefWhenIdle()
+  }
+
+  /** Nothing awaits the worker (no digest, no drain): it does not keep the process alive. */
+  private unrefWhenIdle(): void {
+    if (this.waiting.size === 0 && this.drainWaiters.length === 0) this.worker?.unref()
   }
 }
 

@@ -6,6 +6,7 @@ import { runBatch } from '../../src/actors/client-batch.js'
 import { TorClient } from '../../src/actors/client-runtime.js'
 import { RESUMABLE_BYTES } from '../../src/actors/client-session-io.js'
 import { cutAfter, faultyProxy, flipByteAt } from '../support/proxy.js'
+import { tor } from '../support/cli.js'
 import { makeTempDir, startTestServer, type TestServer } from '../support/server.js'
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
@@ -123,6 +124,21 @@ describe('verified, resumable downloads over real sockets', () => {
       expect(sha(stored!)).toBe(sha(bytes))
     }
     expect((await readdir(t.dir)).filter((n) => n.startsWith('.tor-upload'))).toEqual([])
+  })
+
+  it('resumes a long kept part after a gets in the same batch, to the end (the client once exited with code 13 and said nothing)', async () => {
+    // The kept part is hashed first, on the worker; while the worker was behind, the socket was paused (2 MiB
+    // unread) and the worker, already started by the gets, unreferenced: nothing kept the process alive.
+    const big = randomBytes(160 << 20)
+    // Large enough to be hashed on the worker: the worker exists (unreferenced) when the kept part is hashed.
+    const first = randomBytes(2 << 20)
+    const t = await serve({ 'a.bin': first, 'big.bin': big })
+    const dir = await makeTempDir('tor-client-')
+    await cutDownload(t, dir, 'big.bin', 150 << 20)
+    const r = await tor(['client', 'download', 'a.bin', 'big.bin', '--port', String(t.server.port), '--dir', dir], { cwd: dir })
+    expect(r.code).toBe(0)
+    expect(r.stderr).toContain('Downloaded 2 of 2 files')
+    expect(sha(await readFile(path.join(dir, 'Downloads', 'big.bin')))).toBe(sha(big))
   })
 
   it('resumes a download cut at several offsets, byte for byte and hash-checked, moving only what was missing', async () => {
