@@ -26,6 +26,14 @@ class Tally {
     }
   }
 
+  /**
+   * The batch cannot go on at file `indices[0]`: after Ctrl-C that file fails (the batch ends there, as the
+   * user asked); when the server cannot be reached again, every file left fails with why, each named.
+   */
+  endAll(indices: readonly number[], names: readonly string[], error: TorError): void {
+    for (const index of error.code === 'TOR_ERR_CANCELLED' ? indices.slice(0, 1) : indices) this.ended(index, names[index]!, { error })
+  }
+
   /** The files of a batch run for the rest (a server that speaks neither gets nor stores after a reconnect). */
   merge(rest: BatchSummary): void {
     this.done.push(...rest.done)
@@ -85,7 +93,7 @@ export const downloadWithGets: BatchPath = async (first, reconnect, names, progr
         mayHavePartial = await keptPartials(client.folders.downloads)
       }
     } catch (error) {
-      tally.ended(at, name, { error: asTorError(error) })
+      tally.endAll(names.map((_, i) => i).slice(at), names, asTorError(error))
       break
     }
     if (mayHavePartial(name)) {
@@ -133,7 +141,6 @@ export const uploadWithStores: BatchPath = async (first, reconnect, names, progr
   // The files not ended yet, by their index in `names`, in order.
   let pending = names.map((_, i) => i)
   while (pending.length > 0) {
-    const index = pending[0]!
     try {
       if (client.cancelled) throw client.cancelled
       if (!client.connected) {
@@ -145,7 +152,7 @@ export const uploadWithStores: BatchPath = async (first, reconnect, names, progr
         }
       }
     } catch (error) {
-      tally.ended(index, names[index]!, { error: asTorError(error) })
+      tally.endAll(pending, names, asTorError(error))
       break
     }
     const batch = pending

@@ -141,6 +141,28 @@ describe('verified, resumable downloads over real sockets', () => {
     expect(sha(await readFile(path.join(dir, 'Downloads', 'big.bin')))).toBe(sha(big))
   })
 
+  it.each(['upload', 'download'] as const)(
+    'fails every file left of a %s batch, each named, when the server cannot be reached again after the connection broke (they were once left out of the summary)',
+    async (verb) => {
+      const files = Array.from({ length: 40 }, (_, i) => [`f-${String(i).padStart(2, '0')}.bin`, randomBytes(i === 3 ? 3 << 20 : 20_000)] as const)
+      const t = await serve(verb === 'download' ? Object.fromEntries(files) : {})
+      const dir = await makeTempDir('tor-client-')
+      await mkdir(path.join(dir, 'Uploads'), { recursive: true })
+      for (const [name, bytes] of files) await writeFile(path.join(dir, 'Uploads', name), bytes)
+      // The first connection breaks 1 MB into the files (inside the fourth), and nothing answers on that port any more.
+      const proxy: { port: number; close: () => void } = await faultyProxy(
+        t.server.port,
+        (chunk, before) => (verb === 'download' && before + chunk.length > 1_000_000 ? (proxy.close(), 'cut') : chunk),
+        (chunk, before) => (verb === 'upload' && before + chunk.length > 1_000_000 ? (proxy.close(), 'cut') : chunk),
+      )
+      const connect = () => TorClient.connect({ host: '127.0.0.1', port: proxy.port, dir })
+      const { summary, client } = await runBatch(await connect(), connect, verb, files.map(([name]) => name))
+      cleanups.push(() => client.close())
+      expect(summary.done.length + summary.failed.length).toBe(files.length)
+      expect(summary.failed.at(-1)).toMatchObject({ name: 'f-39.bin', error: { code: 'TOR_ERR_CONNECTION' } })
+    },
+  )
+
   it('resumes a download cut at several offsets, byte for byte and hash-checked, moving only what was missing', async () => {
     const bytes = randomBytes(6 << 20)
     const t = await serve({ 'big.bin': bytes })
