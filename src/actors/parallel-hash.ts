@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
-import { Worker } from 'node:worker_threads'
+import { createRequire } from 'node:module'
+import type { Worker } from 'node:worker_threads'
 import { giveBackBuffer, takeBuffer } from '../storage/chunks.js'
 
 // The worker: one SHA-256 per id over the chunks it is sent, each acknowledged once hashed; the hex digest when asked.
@@ -46,7 +47,9 @@ class HashWorker {
 
   private get thread(): Worker {
     if (!this.worker) {
-      const worker = new Worker(WORKER_SOURCE, { eval: true })
+      // node:worker_threads is loaded with the first worker: a command that never hashes on one does not pay for it.
+      const { Worker: WorkerThread } = createRequire(import.meta.url)('node:worker_threads') as typeof import('node:worker_threads')
+      const worker = new WorkerThread(WORKER_SOURCE, { eval: true })
       worker.unref()
       worker.on('message', (message: { hashed: number; bytes: ArrayBuffer } | { id: number; hex: string }) => {
         if ('hashed' in message) {

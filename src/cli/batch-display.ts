@@ -1,4 +1,3 @@
-import cliProgress from 'cli-progress'
 import type { BatchProgress } from '../actors/client-batch.js'
 import { visible } from '../protocol/names.js'
 import { formatBytes, formatDuration, formatRate } from './format.js'
@@ -10,13 +9,15 @@ import { formatBytes, formatDuration, formatRate } from './format.js'
  * from the listing), by files otherwise (a few large files first would otherwise
  * promise minutes for hundreds of small ones left).
  */
-export const createBatchDisplay = (
+export const createBatchDisplay = async (
   verb: 'download' | 'upload',
   total: number,
   options: { readonly totalBytes?: number; readonly stream?: NodeJS.WriteStream } = {},
-): (BatchProgress & { stop(): void }) | undefined => {
+): Promise<(BatchProgress & { stop(): void }) | undefined> => {
   const stream = options.stream ?? process.stderr
   if (!stream.isTTY) return undefined
+  // Loaded only when there is a terminal to draw on.
+  const { default: cliProgress } = await import('cli-progress')
   const started = Date.now()
   let bytes = 0
   let failed = 0

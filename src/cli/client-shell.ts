@@ -101,7 +101,7 @@ export const runShell = async (first: TorClient, dir: string, io: ShellIO, recon
       const names = matchNames(command.name, entries.map((e) => e.name))
       if (names.length === 0) return io.printError(`No file on the server matches "${visible(command.name)}".`)
       const sizes = new Map(entries.map((e) => [e.name, e.size]))
-      const display = createBatchDisplay('download', names.length, { totalBytes: names.reduce((sum, name) => sum + (sizes.get(name) ?? 0), 0) })
+      const display = await createBatchDisplay('download', names.length, { totalBytes: names.reduce((sum, name) => sum + (sizes.get(name) ?? 0), 0) })
       const result = await runBatch(client, reconnect, 'download', names, display)
       display?.stop()
       if (result.client !== client) {
@@ -113,7 +113,7 @@ export const runShell = async (first: TorClient, dir: string, io: ShellIO, recon
       for (const line of await batchFailureLines('download', result.summary.failed, client.folders.downloads)) io.printError(line)
       return
     }
-    const outcome = await client.run(command, command.verb === 'download' || command.verb === 'upload' ? createProgressBar() : undefined)
+    const outcome = await client.run(command, command.verb === 'download' || command.verb === 'upload' ? await createProgressBar() : undefined)
     if (outcome.kind === 'listing') {
       knownNames = outcome.entries.map((e) => e.name)
       const empty = command.verb === 'search' ? `No file name contains "${visible(command.text)}".` : 'The server has no files yet.'

@@ -66,7 +66,8 @@ const runOnce = async (flags: ClientFlags, command: TftcpCommand, out: CommandOu
   // Ctrl-C cancels the command cleanly (nothing partial is kept); a second one kills as usual.
   const cancel = () => client.cancel('name' in command ? `${command.verb} of ${command.name}` : command.verb)
   process.once('SIGINT', cancel)
-  const result = await client.run(command, createProgressBar()).then(
+  const progress = command.verb === 'download' || command.verb === 'upload' ? await createProgressBar() : undefined
+  const result = await client.run(command, progress).then(
     (outcome) => ({ outcome }),
     (error: unknown) => ({ error }),
   )
@@ -106,7 +107,7 @@ const runBatchOnce = async (
     out.logToStderr(verb === 'download' ? 'No file on the server matches: nothing to download.' : 'No file to upload.')
     return
   }
-  const display = createBatchDisplay(verb, chosen.length, { totalBytes })
+  const display = await createBatchDisplay(verb, chosen.length, { totalBytes })
   const cancel = () => client.cancel(`${verb} of ${chosen.length} files`)
   process.on('SIGINT', cancel)
   const result = await runBatch(client, connect, verb, chosen, display)

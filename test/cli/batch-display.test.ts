@@ -18,9 +18,9 @@ const terminal = () => {
 }
 
 describe('the display of a batch', () => {
-  it('counts the files that ended, also out of order (an upload that cannot be read fails before earlier answers)', () => {
+  it('counts the files that ended, also out of order (an upload that cannot be read fails before earlier answers)', async () => {
     const { stream, drawn } = terminal()
-    const display = createBatchDisplay('upload', 3, { stream })!
+    const display = (await createBatchDisplay('upload', 3, { stream }))!
     display.fileEnded(2, 'c', { ok: false, error: { code: 'TOR_ERR_NOT_FOUND' } as never })
     display.fileEnded(0, 'a', { ok: true, bytes: 10 })
     display.stop()
@@ -28,9 +28,9 @@ describe('the display of a batch', () => {
     expect(drawn()).not.toContain('3/3 files')
   })
 
-  it('says the time left by bytes when the batch size is known, not by files (a large file first once promised minutes for tiny ones)', () => {
+  it('says the time left by bytes when the batch size is known, not by files (a large file first once promised minutes for tiny ones)', async () => {
     const { stream, drawn } = terminal()
-    const display = createBatchDisplay('download', 1000, { stream, totalBytes: 1000 + 999 })!
+    const display = (await createBatchDisplay('download', 1000, { stream, totalBytes: 1000 + 999 }))!
     display.fileStarted(0, 'big')
     display.fileEnded(0, 'big', { ok: true, bytes: 1000 })
     display.stop()
