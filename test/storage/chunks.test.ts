@@ -19,6 +19,18 @@ describe('read buffers for downloads', () => {
     small.release(true)
   })
 
+  it('hands a file of one chunk a view of a pooled buffer, and takes that buffer back (a fresh 1 MiB per download once fed the garbage collector)', () => {
+    const one = acquireReadBuffers(1 << 20)
+    expect(one.buffers[0].length).toBe(1 << 20)
+    expect(one.buffers[1]).toBe(one.buffers[0])
+    const backing = one.buffers[0].buffer
+    one.release(true)
+    const next = acquireReadBuffers((1 << 20) - 5)
+    expect(next.buffers[0].length).toBe((1 << 20) - 5)
+    expect(next.buffers[0].buffer).toBe(backing)
+    next.release(true)
+  })
+
   it('reuses buffers given back after a transfer that ended well, never those of one that failed', () => {
     const ok = acquireReadBuffers(8 << 20)
     const [a] = ok.buffers
