@@ -97,48 +97,45 @@ export const storeMany = (storage: StorageService, connection: Connection, input
           }
         }
         const scope = yield* Scope.make()
-        const target = yield* storage.createUpload(entry.name, entry.size, { replace: mayReplace, whole: true }).pipe(Scope.extend(scope), Effect.either)
-        if (target._tag === 'Left') {
-          yield* Scope.close(scope, Exit.void)
-          yield* dropBytes(entry.size)
-          return errorReply(publicReason(target.left))
-        }
-        const hash = hashFor(entry.size)
-        const arrived = yield* Effect.tryPromise({
-          try: () => connection.receivePayload(entry.size, target.right.sink, (n) => progress(received + n), hash),
-          catch: (cause) => (isTorError(cause) ? cause : new StorageFailure({ operation: `write ${entry.name}`, cause })),
-        }).pipe(
-          Effect.flatMap(() => Effect.promise(() => hash.digest())),
-          Effect.either,
-          Effect.ensuring(Effect.sync(() => hash.destroy())),
-        )
-        if (arrived._tag === 'Left') {
-          yield* Scope.close(scope, Exit.void)
+        // The scope removes the hidden file (or aborts the store's upload) unless the commit placed it: closed here
+        // on every way out but the commit's fiber, which closes it itself, interruption included (a kick, a stall).
+        return yield* Effect.gen(function* () {
+          const target = yield* storage.createUpload(entry.name, entry.size, { replace: mayReplace, whole: true }).pipe(Scope.extend(scope), Effect.either)
+          if (target._tag === 'Left') {
+            yield* Scope.close(scope, Exit.void)
+            yield* dropBytes(entry.size)
+            return errorReply(publicReason(target.left))
+          }
+          const hash = hashFor(entry.size)
+          const arrived = yield* Effect.tryPromise({
+            try: () => connection.receivePayload(entry.size, target.right.sink, (n) => progress(received + n), hash),
+            catch: (cause) => (isTorError(cause) ? cause : new StorageFailure({ operation: `write ${entry.name}`, cause })),
+          }).pipe(
+            Effect.flatMap(() => Effect.promise(() => hash.digest())),
+            Effect.either,
+            Effect.ensuring(Effect.sync(() => hash.destroy())),
+          )
           // The client went away: nothing more to read or answer. A storage failure: its bytes were read and dropped.
-          if ((arrived.left as { _tag?: string })._tag === 'PeerClosed') return yield* Effect.fail(arrived.left)
-          return errorReply(publicReason(arrived.left))
-        }
-        const checksum = decideChecksum({ _tag: 'Line', text: entry.sha256 }, arrived.right)
-        if (!checksum.matches) {
-          yield* Scope.close(scope, Exit.void)
-          return checksum.reply
-        }
-        // Stored on a fiber of its own (interrupted with this one); its scope removes the hidden file unless the commit placed it.
-        storing++
-        yield* Effect.fork(
-          target.right.commit({ sha256: arrived.right }).pipe(
-            Effect.as(Reply.end as string),
-            Effect.catchAll((error) => Effect.succeed(errorReply(publicReason(error)))),
-            Effect.ensuring(Scope.close(scope, Exit.void)),
-            Effect.flatMap((text) =>
-              Effect.sync(() => {
-                storing--
-                answer(pending, text)
-              }),
+          if (arrived._tag === 'Left' && (arrived.left as { _tag?: string })._tag === 'PeerClosed') return yield* Effect.fail(arrived.left)
+          if (arrived._tag === 'Left') return errorReply(publicReason(arrived.left))
+          const checksum = decideChecksum({ _tag: 'Line', text: entry.sha256 }, arrived.right)
+          if (!checksum.matches) return checksum.reply
+          storing++
+          yield* Effect.fork(
+            target.right.commit({ sha256: arrived.right }).pipe(
+              Effect.as(Reply.end as string),
+              Effect.catchAll((error) => Effect.succeed(errorReply(publicReason(error)))),
+              Effect.ensuring(Scope.close(scope, Exit.void)),
+              Effect.flatMap((text) =>
+                Effect.sync(() => {
+                  storing--
+                  answer(pending, text)
+                }),
+              ),
             ),
-          ),
-        )
-        return undefined
+          )
+          return undefined
+        }).pipe(Effect.onExit((exit) => (Exit.isSuccess(exit) && exit.value === undefined ? Effect.void : Scope.close(scope, Exit.void))))
       })
 
     for (;;) {

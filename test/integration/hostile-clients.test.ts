@@ -559,6 +559,17 @@ describe('a client that sends a stores (several small files in one command)', ()
     expect(await visibleFiles(dir)).toEqual(['done.txt'])
   })
 
+  it('removes the hidden file of an entry cut by a kick mid-bytes (an interrupted stores once left it behind)', async () => {
+    const { dir, logs, server } = await serve()
+    const c = await connect()
+    // An entry of 1 MB (over 64 KiB: written to a hidden file as it arrives), 100 KB of it sent.
+    await c.send(Buffer.concat([Buffer.from(`stores\n1000000 ${'0'.repeat(64)} big.bin\n`), randomBytes(100_000)]))
+    expect(await waitForFolder(dir, (names) => names.some((n) => n.startsWith('.tor-upload-')))).toHaveLength(1)
+    server.consoleLine('kick client-1')
+    await logs.waitFor(/client-1 .* is offline/)
+    expect(await waitForFolder(dir, (names) => names.length === 0)).toEqual([])
+  })
+
   it('stops reading a client that never reads its answers, holds a bounded number of bytes, and ends it as stalled', async () => {
     const { logs } = await serve({ session: { stallTimeoutMs: 500 } })
     const c = await connect()
