@@ -80,6 +80,13 @@ describe('TLS', () => {
     // Buffer.equals: a deep toEqual over 3 MiB takes seconds.
     expect((await readFile(path.join(t!.dir, 'big.bin'))).equals(big)).toBe(true)
     for (const [i, bytes] of small.entries()) expect((await readFile(path.join(t!.dir, `s${i}.bin`))).equals(bytes)).toBe(true)
+
+    // And back in one gets over TLS (files read ahead on the server, each record copied on the client).
+    const back = await runBatch(await connectTls(), connectTls, 'download', ['s0.bin', 'big.bin', 's4.bin'])
+    await back.client.close()
+    expect(back.summary.failed).toEqual([])
+    expect((await readFile(path.join(dir, 'Downloads', 'big.bin'))).equals(big)).toBe(true)
+    expect((await readFile(path.join(dir, 'Downloads', 's4.bin'))).equals(small[4]!)).toBe(true)
   })
 
   it('refuses a server whose certificate changed, showing both fingerprints and how to accept the new one', async () => {
