@@ -1,10 +1,9 @@
 import { asTorError, InternalError, type TorError } from '../errors.js'
-import type { BatchProgress, BatchSummary } from './client-batch.js'
 import type { Transferred } from '../machines/client-session.js'
+import { runPipelined } from './batch-pipelined.js'
+import type { BatchProgress, BatchSummary } from './client-batch.js'
 import type { TorClient } from './client-runtime.js'
 import { keptPartials } from './client-session-io.js'
-import { runPipelined } from './batch-pipelined.js'
-
 
 /** What a batch did so far, told to its display as each file ends. */
 class Tally {
