@@ -1,8 +1,8 @@
 import { asTorError, InternalError, type TorError } from '../errors.js'
 import type { SentAhead } from '../machines/client-session.js'
 import type { Command } from '../protocol/index.js'
-import type { BatchProgress, BatchSummary } from './client-batch.js'
-import type { Success, TorClient } from './client-runtime.js'
+import type { BatchRunner } from './client-batch.js'
+import type { Success } from './client-runtime.js'
 import { findPartial, keptPartials, readSmallUpload, STORE_BYTES } from './client-session-io.js'
 
 /**
@@ -10,13 +10,7 @@ import { findPartial, keptPartials, readSmallUpload, STORE_BYTES } from './clien
  * client's machine like a single command, the commands pipelined where the server
  * allows it (get lines, store lines), so round trips overlap.
  */
-export const runPipelined = async (
-  first: TorClient,
-  reconnect: () => Promise<TorClient>,
-  verb: 'download' | 'upload',
-  names: readonly string[],
-  progress?: BatchProgress,
-): Promise<{ summary: BatchSummary; client: TorClient }> => {
+export const runPipelined: BatchRunner = async (first, reconnect, verb, names, progress) => {
   const started = Date.now()
   const done: Extract<Success, { kind: 'transferred' }>[] = []
   const failed: { name: string; error: TorError }[] = []

@@ -22,6 +22,15 @@ export interface BatchProgress {
   fileEnded(index: number, name: string, outcome: { ok: true; bytes: number } | { ok: false; error: TorError }): void
 }
 
+/** Runs a batch of one direction over `first` (and new connections from `reconnect`), telling `progress` as files end. */
+export type BatchRunner = (
+  first: TorClient,
+  reconnect: () => Promise<TorClient>,
+  verb: 'download' | 'upload',
+  names: readonly string[],
+  progress?: BatchProgress,
+) => Promise<{ summary: BatchSummary; client: TorClient }>
+
 /**
  * Many downloads or uploads over one connection. A file that fails (not found, a
  * checksum mismatch, refused) is recorded and the batch goes on; when the connection
@@ -31,13 +40,7 @@ export interface BatchProgress {
  * to any other, each file goes through the machine, pipelined where it allows
  * (batch-pipelined.ts).
  */
-export const runBatch = async (
-  first: TorClient,
-  reconnect: () => Promise<TorClient>,
-  verb: 'download' | 'upload',
-  names: readonly string[],
-  progress?: BatchProgress,
-): Promise<{ summary: BatchSummary; client: TorClient }> => {
+export const runBatch: BatchRunner = async (first, reconnect, verb, names, progress) => {
   if (verb === 'download' && (await speaks(first, 'gets'))) return downloadWithGets(first, reconnect, names, progress)
   if (verb === 'upload' && (await speaks(first, 'stores'))) return uploadWithStores(first, reconnect, names, progress)
   return runPipelined(first, reconnect, verb, names, progress)
