@@ -3,7 +3,8 @@
 // spent more time finding, reading and linking the few hundred small ESM files of effect and our
 // code than running them: a one-shot command's start-up. oclif, and what is imported only on
 // demand (the AWS SDK for --storage s3://, the Stately inspector), stay outside, loaded when used.
-import { readdirSync, rmSync, statSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs'
 import * as path from 'node:path'
 import { rolldown } from 'rolldown'
 
@@ -20,9 +21,6 @@ const walk = (dir) => {
 }
 walk(commands)
 const entries = Object.fromEntries(Object.entries(inputs).map(([name, file]) => [`commands/${name}`, file]))
-// The start path of the one-shot client commands that does not load oclif (bin/run.js tries it first).
-entries['fast-client'] = path.resolve('dist/cli/fast-client.js')
-
 const bundle = await rolldown({
   input: entries,
   platform: 'node',
@@ -39,3 +37,20 @@ await bundle.write({
 })
 await bundle.close()
 console.log(`bundled ${Object.keys(inputs).length} commands`)
+
+// The start path of the one-shot client commands that does not load oclif (bin/run.cjs tries it
+// first): one CommonJS file, so that it can be loaded with a V8 code cache (src/cli/cached-script.ts).
+const fastClient = await rolldown({
+  input: path.resolve('dist/cli/fast-client.js'),
+  platform: 'node',
+  external: [/^node:/, /^@oclif\//],
+  logLevel: 'warn',
+})
+for (const stale of ['dist/fast-client.js', 'dist/fast-client.cjs.cache']) rmSync(stale, { force: true })
+await fastClient.write({ file: 'dist/fast-client.cjs', format: 'cjs', codeSplitting: false, sourcemap: false })
+await fastClient.close()
+// Its code cache, made by a command's run (one that cannot connect: the cache is written at exit).
+const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('TOR_')))
+spawnSync(process.execPath, ['bin/run.cjs', 'client', 'show', '--host', '127.0.0.1', '--port', '1'], { stdio: 'ignore', env })
+if (!existsSync('dist/fast-client.cjs.cache')) throw new Error('no code cache was written for dist/fast-client.cjs')
+

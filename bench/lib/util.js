@@ -4,7 +4,7 @@ import * as path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
-export const TOR = path.join(ROOT, 'bin/run.js')
+export const TOR = path.join(ROOT, 'bin/run.cjs')
 
 export const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b)

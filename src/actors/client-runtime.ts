@@ -78,21 +78,27 @@ export class TorClient {
   static async connect(options: ClientOptions): Promise<TorClient> {
     const folders = { downloads: path.join(options.dir, 'Downloads'), uploads: path.join(options.dir, 'Uploads') }
     const { value: connection, scope } = await acquireScoped(
-      Effect.gen(function* () {
-        yield* Effect.forEach(Object.values(folders), (dir) =>
-          Effect.tryPromise({
-            try: () => fs.mkdir(dir, { recursive: true }),
-            catch: (cause) => new StorageFailure({ operation: `create ${dir}`, cause }),
+      // The folders are made ready while the connection is being set up: neither waits on the other.
+      Effect.all(
+        [
+          Effect.forEach(
+            Object.values(folders),
+            (dir) =>
+              Effect.tryPromise({
+                try: () => fs.mkdir(dir, { recursive: true }),
+                catch: (cause) => new StorageFailure({ operation: `create ${dir}`, cause }),
+              }),
+            { concurrency: 'unbounded' },
+          ).pipe(Effect.zipRight(removeOrphanDownloads(folders.downloads))),
+          ClientConnection.open({
+            host: options.host,
+            port: options.port,
+            tls: options.tls ?? !isLoopback(options.host),
+            trust: { dir: options.dir, fingerprint: options.fingerprint, say: options.say ?? (() => undefined) },
           }),
-        )
-        yield* removeOrphanDownloads(folders.downloads)
-        return yield* ClientConnection.open({
-          host: options.host,
-          port: options.port,
-          tls: options.tls ?? !isLoopback(options.host),
-          trust: { dir: options.dir, fingerprint: options.fingerprint, say: options.say ?? (() => undefined) },
-        })
-      }),
+        ],
+        { concurrency: 'unbounded' },
+      ).pipe(Effect.map(([, connection]) => connection)),
     )
     const many: ManyListener = {}
     const actor = createActor(createClientLogic(connection, folders, many), { inspect: options.inspect }).start()

@@ -1,4 +1,3 @@
-import { createHash, randomUUID } from 'node:crypto'
 import { closeSync, fstatSync, openSync, readSync, renameSync, rmSync, statfsSync, truncateSync, writeFileSync } from 'node:fs'
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
@@ -8,6 +7,7 @@ import { asTorError, ChecksumMismatch, FileNotFound, InvalidFileName, NoLocalSpa
 import { clientSessionMachine, refusal, type ManyFileOutcome, type TransferInput } from '../machines/client-session.js'
 import { decodeListingRow, encodeStoreEntry, isErrorReply, nameProblem, parseVerifiedSize, Reply, type FileEntry, type VerifiedSize } from '../protocol/index.js'
 import type { ClientConnection } from './client-connection.js'
+import { nodeCrypto } from './on-demand.js'
 import { hashFor, ParallelHash, type TransferHash } from './parallel-hash.js'
 import { runForActor } from './run-effect.js'
 import { isAlive } from '../storage/pids.js'
@@ -77,7 +77,7 @@ export const readSmallUpload = (folders: ClientFolders, name: string, maxBytes: 
       if (n === 0) throw new StorageFailure({ operation: `read ${file}`, cause: new Error('the file became shorter while it was read') })
       at += n
     }
-    return { bytes, sha256: createHash('sha256').update(bytes).digest('hex') }
+    return { bytes, sha256: nodeCrypto().createHash('sha256').update(bytes).digest('hex') }
   } finally {
     closeSync(fd)
   }
@@ -90,7 +90,7 @@ const statUpload = (folders: ClientFolders, name: string) =>
     const stats = yield* Effect.tryPromise({ try: () => fs.stat(file), catch: () => new FileNotFound({ name: file }) })
     if (!stats.isFile()) return yield* Effect.fail(new FileNotFound({ name: file }))
     // Names this version of the local file: an upload of it that was cut can be continued, one of a changed file not.
-    const key = createHash('sha256').update(`${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeMs}:${name}`).digest('hex')
+    const key = nodeCrypto().createHash('sha256').update(`${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeMs}:${name}`).digest('hex')
     return { size: stats.size, key }
   })
 
@@ -130,7 +130,7 @@ interface PartialMeta {
   readonly sha256: string
 }
 
-const partialId = (name: string) => createHash('sha256').update(name).digest('hex').slice(0, 32)
+const partialId = (name: string) => nodeCrypto().createHash('sha256').update(name).digest('hex').slice(0, 32)
 
 const partialPaths = (downloads: string, name: string) => {
   const id = partialId(name)
@@ -194,7 +194,7 @@ const receiveFile = (connection: ClientConnection, folders: ClientFolders, { nam
   Effect.gen(function* () {
     yield* checkedName(name)
     const started = Date.now()
-    const temp = path.join(folders.downloads, `${DOWNLOAD_PREFIX}${process.pid}-${randomUUID()}.part`)
+    const temp = path.join(folders.downloads, `${DOWNLOAD_PREFIX}${process.pid}-${nodeCrypto().randomUUID()}.part`)
     let renamed = false
     yield* Effect.addFinalizer(() => (renamed ? Effect.void : Effect.promise(() => fs.rm(temp, { force: true }))))
     const handle = yield* Effect.acquireRelease(

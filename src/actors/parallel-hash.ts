@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto'
 import { createRequire } from 'node:module'
 import type { Worker } from 'node:worker_threads'
 import { giveBackBuffer, takeBuffer } from '../storage/chunks.js'
+import { nodeCrypto } from './on-demand.js'
 
 // The worker: one SHA-256 per id over the chunks it is sent, each acknowledged once hashed; the hex digest when asked.
 const WORKER_SOURCE = `
@@ -190,7 +190,7 @@ export class ParallelHash {
 
 /** The same interface over node:crypto on this thread: for small payloads, where a worker's round trip costs more than the hash. */
 export class InlineHash {
-  private readonly hash = createHash('sha256')
+  private readonly hash = nodeCrypto().createHash('sha256')
   readonly saturated = false
 
   update(bytes: Uint8Array): void {

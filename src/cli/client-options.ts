@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises'
-import * as readline from 'node:readline'
+import { createRequire } from 'node:module'
 import type { ClientOptions } from '../actors/client-runtime.js'
 import { normalizeFingerprint } from '../actors/server-trust.js'
 import type { ClientFlags } from './client-flag-specs.js'
@@ -35,6 +35,8 @@ const readTokenFile = async (file: string, usageError: (message: string) => neve
 /** Asks for a secret at the terminal without echoing it. */
 export const askHidden = (question: string): Promise<string> =>
   new Promise((resolve) => {
+    // Loaded only to ask: most commands never do.
+    const readline = createRequire(import.meta.url)('node:readline') as typeof import('node:readline')
     const rl = readline.createInterface({ input: process.stdin, output: process.stderr, terminal: true })
     const internal = rl as unknown as { _writeToOutput: (text: string) => void }
     const write = internal._writeToOutput.bind(rl)

@@ -1,5 +1,6 @@
+import { createRequire } from 'node:module'
 import { ONE_SHOT_FLAG_SPECS, type FlagSpecs, type OneShotCommand } from './client-flag-specs.js'
-import { downloadFiles, searchFiles, showFiles, uploadFiles, type CommandOutput } from './one-shot.js'
+import type { CommandOutput } from './one-shot.js'
 
 /**
  * A one-shot client command (show, search, download, upload) run without loading oclif:
@@ -9,7 +10,9 @@ import { downloadFiles, searchFiles, showFiles, uploadFiles, type CommandOutput 
  * (--help, --json, a short flag, `--`, a bad value, an unknown flag, TOR_TLS set) is left
  * to oclif, which says what is wrong exactly as always. What the command writes is
  * plain stdout and stderr; an error line goes through oclif's own printer, loaded then,
- * so it reads as oclif's.
+ * so it reads as oclif's. This module is bundled into one CommonJS file loaded with a code
+ * cache (bin/run.js, cached-script.ts); what runs the commands is evaluated only once the
+ * invocation is known to be plain, so one left to oclif costs little more than its parse.
  */
 
 export interface ParsedInvocation {
@@ -117,7 +120,10 @@ const endWith = async (error: unknown): Promise<void> => {
     process.exitCode = error.exitCode
     return
   }
-  const [{ handle }, { CLIError }] = await Promise.all([import('@oclif/core/handle'), import('@oclif/core/errors')])
+  // required, not imported: a dynamic import() inside a script loaded through node:vm needs an experimental flag.
+  const require = createRequire(import.meta.url)
+  const { handle } = require('@oclif/core/handle') as typeof import('@oclif/core/handle')
+  const { CLIError } = require('@oclif/core/errors') as typeof import('@oclif/core/errors')
   await handle(error instanceof Ended ? new CLIError(error.said!, { exit: error.exitCode }) : (error as Error))
 }
 
@@ -129,6 +135,7 @@ export const runWithoutOclif = async (command: string, argv: readonly string[]):
   // Checked against the command's specs above: the shape each one-shot function takes.
   const flags = parsed.flags as never
   try {
+    const { downloadFiles, searchFiles, showFiles, uploadFiles } = await import('./one-shot.js')
     if (command === 'show') await showFiles(flags, plainOutput)
     else if (command === 'search') await searchFiles(parsed.argv[0]!, flags, plainOutput)
     else if (command === 'download') await downloadFiles(parsed.argv, flags, plainOutput)

@@ -59,8 +59,11 @@ const optionsFrom = (flags: ClientFlags, out: CommandOutput) =>
     process.stdin.isTTY ? (account) => askHidden(`Token for ${account}: `) : undefined,
   )
 
-/** Connects, runs one command, says exit, reports; fails (exit 1) with the command's TorError. */
-const runOnce = async (flags: ClientFlags, command: TftcpCommand, out: CommandOutput): Promise<Success> => {
+/**
+ * Connects, runs one command, says exit, reports; fails (exit 1) with the command's TorError.
+ * `report` shows a successful outcome before the goodbye (a listing need not wait for `exit`'s round trip).
+ */
+const runOnce = async (flags: ClientFlags, command: TftcpCommand, out: CommandOutput, report?: (outcome: Success) => void): Promise<Success> => {
   const options = await optionsFrom(flags, out)
   const client = await TorClient.connect(options).catch((error: unknown) => fail(out, error))
   // Ctrl-C cancels the command cleanly (nothing partial is kept); a second one kills as usual.
@@ -72,6 +75,7 @@ const runOnce = async (flags: ClientFlags, command: TftcpCommand, out: CommandOu
     (error: unknown) => ({ error }),
   )
   process.off('SIGINT', cancel)
+  if ('outcome' in result) report?.(result.outcome)
   await client.close()
   if ('outcome' in result) return result.outcome
   const kept = command.verb === 'download' ? await keptPartHint(client.folders.downloads, command.name) : ''
@@ -131,20 +135,22 @@ const reportTransfer = (outcome: Success, clientDir: string, out: CommandOutput)
   if (outcome.kind === 'transferred') out.logToStderr(describeTransfer(outcome, path.join(clientDir, 'Downloads')))
 }
 
+const entriesOf = (outcome: Success): readonly FileEntry[] => (outcome.kind === 'listing' ? outcome.entries : [])
+
 /** tor client show */
 export const showFiles = async (flags: ClientFlags & { readonly long: boolean }, out: CommandOutput): Promise<FileJson[]> => {
-  const outcome = await runOnce(flags, flags.long ? { verb: 'hashes' } : { verb: 'show' }, out)
-  const entries = outcome.kind === 'listing' ? outcome.entries : []
-  if (!out.json) formatListing(entries, 'The server has no files yet.').forEach((line) => out.log(line))
-  return listingJson(entries)
+  const outcome = await runOnce(flags, flags.long ? { verb: 'hashes' } : { verb: 'show' }, out, (outcome) => {
+    if (!out.json) formatListing(entriesOf(outcome), 'The server has no files yet.').forEach((line) => out.log(line))
+  })
+  return listingJson(entriesOf(outcome))
 }
 
 /** tor client search TEXT */
 export const searchFiles = async (text: string, flags: ClientFlags & { readonly long: boolean }, out: CommandOutput): Promise<FileJson[]> => {
-  const outcome = await runOnce(flags, flags.long ? { verb: 'hashes', text } : { verb: 'search', text }, out)
-  const entries = outcome.kind === 'listing' ? outcome.entries : []
-  if (!out.json) formatListing(entries, `No file name contains "${text}".`).forEach((line) => out.log(line))
-  return listingJson(entries)
+  const outcome = await runOnce(flags, flags.long ? { verb: 'hashes', text } : { verb: 'search', text }, out, (outcome) => {
+    if (!out.json) formatListing(entriesOf(outcome), `No file name contains "${text}".`).forEach((line) => out.log(line))
+  })
+  return listingJson(entriesOf(outcome))
 }
 
 /** tor client download FILE... | --search TEXT | --all */
