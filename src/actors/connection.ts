@@ -16,9 +16,19 @@ import type { AcceptedSocket } from './transport.js'
  */
 const LINE_READ_BUFFER = Buffer.allocUnsafeSlow(64 << 10)
 
+/**
+ * Unread input between payloads above which the socket is paused (unless a line may be longer).
+ * What is read ahead of the next line is copied into the decoder, and a payload that follows it
+ * is copied again into its stage: with 1 MiB here, the next entries of a pipelined upload (a
+ * stores, store lines) went through the decoder while each one's file was being opened, a third
+ * of a 100 x 1 MiB upload's server time in copies and garbage collection. One read's worth is
+ * enough to find the next line.
+ */
+const READ_AHEAD_BYTES = 64 << 10
+
 export interface ConnectionOptions {
   readonly maxLineBytes?: number
-  /** Unread input above this pauses the socket (default 1 MiB). */
+  /** Unread input between payloads above this pauses the socket (default READ_AHEAD_BYTES, or more than a longest line). */
   readonly maxBufferedBytes?: number
   /** Lines handed out per event-loop turn before yielding to other clients (default 64). */
   readonly linesPerTurn?: number
@@ -31,7 +41,7 @@ export interface ConnectionOptions {
  * that shuts down its sending side still gets every reply).
  *
  * Memory is bounded whatever the client does: unread input above `maxBufferedBytes`
- * pauses the socket; no line is handed out while replies wait in the socket's
+ * (64 KiB) pauses the socket; no line is handed out while replies wait in the socket's
  * buffer (a client that does not read stops being read); listings wait for the
  * socket to drain between batches; payloads move through two buffers (download) or
  * a few stage buffers (upload, `StagedPayload`). A plain TCP socket is read into those
@@ -280,7 +290,7 @@ export class Connection {
       return
     }
     this.lines.pump()
-    const limit = this.options.maxBufferedBytes ?? 1 << 20
+    const limit = this.options.maxBufferedBytes ?? Math.max(READ_AHEAD_BYTES, this.lines.decoder.maxLineBytes + 1)
     if (this.lines.decoder.bufferedBytes > limit) this.socket.pause()
     else if (this.socket.isPaused() && !this.lines.ended) this.socket.resume()
   }

@@ -9,7 +9,7 @@ import { verifyLogin } from '../accounts/accounts.js'
 import type { OpenedFile, StorageService, UploadTarget } from '../storage/storage.js'
 import type { Connection } from './connection.js'
 import { readWhole, WHOLE_FILE_BYTES } from '../storage/read-whole.js'
-import { hashFor } from './parallel-hash.js'
+import { hashFor, SERVER_INLINE_HASH_BYTES } from './parallel-hash.js'
 import { runForActor } from './run-effect.js'
 import { sendMany, sendOpened } from './send-many.js'
 import { storeMany } from './store-many.js'
@@ -135,7 +135,7 @@ export const createSessionLogic = (env: SessionEnvironment) => {
       // A verified upload that arrived whole is staged again for its checksum line instead.
       let kept = false
       yield* Effect.addFinalizer((exit) => (kept ? Effect.void : Scope.close(staged.scope, exit)))
-      const hash = transfer.verified ? yield* Effect.acquireRelease(Effect.sync(() => hashFor(transfer.size)), (hash) => Effect.sync(() => hash.destroy())) : undefined
+      const hash = transfer.verified ? yield* Effect.acquireRelease(Effect.sync(() => hashFor(transfer.size, SERVER_INLINE_HASH_BYTES)), (hash) => Effect.sync(() => hash.destroy())) : undefined
       const started = Date.now()
       const from = transfer.offset ?? 0
       const prefix = staged.target.prefix
@@ -171,7 +171,7 @@ export const createSessionLogic = (env: SessionEnvironment) => {
     Effect.gen(function* () {
       const drain = Effect.promise(() => port.connection.receivePayload(transfer.size, undefined, progress).catch(() => undefined))
       const target = yield* env.storage.createUpload(transfer.name, transfer.size, { replace: transfer.replace ?? true, whole: true }).pipe(Effect.tapError(() => drain))
-      const hash = yield* Effect.acquireRelease(Effect.sync(() => hashFor(transfer.size)), (hash) => Effect.sync(() => hash.destroy()))
+      const hash = yield* Effect.acquireRelease(Effect.sync(() => hashFor(transfer.size, SERVER_INLINE_HASH_BYTES)), (hash) => Effect.sync(() => hash.destroy()))
       const started = Date.now()
       yield* Effect.tryPromise({
         try: () => port.connection.receivePayload(transfer.size, target.sink, progress, hash),

@@ -8,12 +8,13 @@ import { decideChecksum, decideStoreEntry, LoginReply, type EntryDecision } from
 import { errorReply, Reply } from '../protocol/index.js'
 import type { StorageService } from '../storage/storage.js'
 import type { Connection } from './connection.js'
-import { hashFor } from './parallel-hash.js'
+import { hashFor, SERVER_INLINE_HASH_BYTES } from './parallel-hash.js'
 
 /**
- * Entries of a stores written and renamed into place at once, while the next ones
- * are read: their thread-pool round trips overlap. Each holds its bytes (at most
- * 64 KiB in memory; larger ones are in their hidden file already).
+ * Entries of a stores hashed to the end, written and renamed into place at once, while
+ * the next ones are read: the hash worker and the thread-pool round trips overlap the
+ * reading. Each holds its bytes (at most 64 KiB in memory; larger ones are in their
+ * hidden file already, their last chunks at most in the hash worker's bounded backlog).
  */
 const STORING_AT_ONCE = 8
 
@@ -106,24 +107,26 @@ export const storeMany = (storage: StorageService, connection: Connection, input
             yield* dropBytes(entry.size)
             return errorReply(publicReason(target.left))
           }
-          const hash = hashFor(entry.size)
+          const hash = hashFor(entry.size, SERVER_INLINE_HASH_BYTES)
           const arrived = yield* Effect.tryPromise({
             try: () => connection.receivePayload(entry.size, target.right.sink, (n) => progress(received + n), hash),
             catch: (cause) => (isTorError(cause) ? cause : new StorageFailure({ operation: `write ${entry.name}`, cause })),
-          }).pipe(
-            Effect.flatMap(() => Effect.promise(() => hash.digest())),
-            Effect.either,
-            Effect.ensuring(Effect.sync(() => hash.destroy())),
-          )
-          // The client went away: nothing more to read or answer. A storage failure: its bytes were read and dropped.
-          if (arrived._tag === 'Left' && (arrived.left as { _tag?: string })._tag === 'PeerClosed') return yield* Effect.fail(arrived.left)
-          if (arrived._tag === 'Left') return errorReply(publicReason(arrived.left))
-          const checksum = decideChecksum({ _tag: 'Line', text: entry.sha256 }, arrived.right)
-          if (!checksum.matches) return checksum.reply
+          }).pipe(Effect.either)
+          if (arrived._tag === 'Left') {
+            hash.destroy()
+            // The client went away: nothing more to read or answer. A storage failure: its bytes were read and dropped.
+            if ((arrived.left as { _tag?: string })._tag === 'PeerClosed') return yield* Effect.fail(arrived.left)
+            return errorReply(publicReason(arrived.left))
+          }
+          // Its hash is finished, checked and the file committed on a fiber of its own while the next entry is read.
           storing++
           yield* Effect.fork(
-            target.right.commit({ sha256: arrived.right }).pipe(
-              Effect.as(Reply.end as string),
+            Effect.tryPromise({ try: () => hash.digest(), catch: (cause) => new StorageFailure({ operation: `hash ${entry.name}`, cause }) }).pipe(
+              Effect.ensuring(Effect.sync(() => hash.destroy())),
+              Effect.flatMap((sha256) => {
+                const checksum = decideChecksum({ _tag: 'Line', text: entry.sha256 }, sha256)
+                return checksum.matches ? target.right.commit({ sha256 }).pipe(Effect.as(Reply.end as string)) : Effect.succeed(checksum.reply)
+              }),
               Effect.catchAll((error) => Effect.succeed(errorReply(publicReason(error)))),
               Effect.ensuring(Scope.close(scope, Exit.void)),
               Effect.flatMap((text) =>

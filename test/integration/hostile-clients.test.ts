@@ -570,6 +570,38 @@ describe('a client that sends a stores (several small files in one command)', ()
     expect(await waitForFolder(dir, (names) => names.length === 0)).toEqual([])
   })
 
+  it('checks an entry hashed on the worker after reading on: a large entry with a wrong SHA-256 is refused, its hidden file removed, the next one stored', async () => {
+    const { dir } = await serve()
+    const c = await connect()
+    const [bad, good] = [randomBytes(300_000), randomBytes(300_000)]
+    await c.send(stores(entry('bad.bin', bad, sha(good)), entry('good.bin', good)))
+    expect(await c.line()).toMatch(/^error checksum mismatch: the bytes received hash to [0-9a-f]{64}, not [0-9a-f]{64}; nothing was stored$/)
+    expect(await c.line()).toBe('end')
+    expect(await visibleFiles(dir)).toEqual(['good.bin'])
+    expect((await readFile(path.join(dir, 'good.bin'))).equals(good)).toBe(true)
+  })
+
+  it('reads at most one read past the next entry line while that entry is opened (the next 1 MiB entries once piled up in the line decoder, copied twice)', async () => {
+    const { dir } = await serve()
+    const c = await connect()
+    await waitFor(t!.server.actor, (s) => s.context.clients.has('client-1'))
+    const ref = session('client-1')!
+    const io = ref.getSnapshot().context.io as SessionPort
+    let maxHeld = 0
+    const held = () => (maxHeld = Math.max(maxHeld, io.connection.bufferedBytes))
+    const sub = ref.subscribe(held)
+    const sample = setInterval(held, 1)
+    const files = Array.from({ length: 24 }, (_, i) => ({ name: `big-${i}.bin`, bytes: randomBytes(1 << 20) }))
+    await c.send(stores(...files.map((f) => entry(f.name, f.bytes))))
+    for (const _ of files) expect(await c.line()).toBe('end')
+    clearInterval(sample)
+    sub.unsubscribe()
+    expect(maxHeld).toBeGreaterThan(0)
+    // Up to 64 KiB unread before the socket pauses, and the read that crossed it.
+    expect(maxHeld).toBeLessThanOrEqual(128 << 10)
+    for (const f of files) expect((await readFile(path.join(dir, f.name))).equals(f.bytes)).toBe(true)
+  })
+
   it('stops reading a client that never reads its answers, holds a bounded number of bytes, and ends it as stalled', async () => {
     const { logs } = await serve({ session: { stallTimeoutMs: 500 } })
     const c = await connect()
