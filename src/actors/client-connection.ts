@@ -149,12 +149,15 @@ export class ClientConnection {
     if (!this.socket.destroyed) this.socket.write(`${line}\n`)
   }
 
-  /** Writes a line and the payload bytes that follow it (a store) in one system call. */
-  writeWithPayload(line: string, bytes: Uint8Array): void {
-    if (this.socket.destroyed) return
+  /** Writes a line and the payload bytes that follow it (a store) in one system call; `written` once the socket is done with the bytes. */
+  writeWithPayload(line: string, bytes: Uint8Array, written?: () => void): void {
+    if (this.socket.destroyed || bytes.length === 0) {
+      if (!this.socket.destroyed) this.socket.write(`${line}\n`)
+      return written?.()
+    }
     this.socket.cork()
     this.socket.write(`${line}\n`)
-    if (bytes.length > 0) this.socket.write(bytes)
+    this.socket.write(bytes, written && (() => written()))
     process.nextTick(() => this.socket.uncork())
   }
 

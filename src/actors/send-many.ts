@@ -3,7 +3,7 @@ import { isTorError, publicReason, StorageFailure } from '../errors.js'
 import type { ManyReport } from '../machines/server-session.js'
 import type { ManyFile } from '../machines/session-rules.js'
 import { encodeVerifiedSize, errorReply, Reply } from '../protocol/index.js'
-import { releaseReadAhead, reserveReadAhead } from '../storage/chunks.js'
+import { giveBackBuffer, releaseReadAhead, reserveReadAhead, takeBufferFor } from '../storage/chunks.js'
 import { readWhole, WHOLE_FILE_BYTES } from '../storage/read-whole.js'
 import type { OpenedFile, StorageService } from '../storage/storage.js'
 import type { Connection } from './connection.js'
@@ -21,8 +21,11 @@ const READ_AHEAD_MAX_BYTES = 1 << 20
 
 /** One name of a gets, ready to be answered: a small file's bytes in memory, a large one to open when its turn comes, or a reply line. */
 type Prepared =
-  /** `reserved`: bytes of the read-ahead budget it holds until the socket is done with them. */
-  | { readonly kind: 'whole'; readonly size: number; readonly sha256: string; readonly bytes: Buffer; readonly reserved: number }
+  /**
+   * `reserved`: bytes of the read-ahead budget it holds until the socket is done with them; `pooled`: the
+   * pool's buffer they were read into, given back then (a fresh 1 MiB per file was most of the garbage collector's work).
+   */
+  | { readonly kind: 'whole'; readonly size: number; readonly sha256: string; readonly bytes: Buffer; readonly reserved: number; readonly pooled?: Buffer }
   | { readonly kind: 'large' }
   | { readonly kind: 'refused'; readonly reply: string }
 
@@ -62,10 +65,11 @@ export const sendMany = (storage: StorageService, connection: Connection, files:
               const reserved = opened.size <= WHOLE_FILE_BYTES ? 0 : opened.size
               if (reserved > READ_AHEAD_MAX_BYTES || (reserved > 0 && !reserveReadAhead(reserved))) return { kind: 'large' } satisfies Prepared
               unwritten += reserved
+              const pooled = reserved > 0 ? takeBufferFor(reserved) : undefined
               return yield* Effect.gen(function* () {
-                const content = yield* readWhole(opened)
+                const content = yield* readWhole(opened, pooled)
                 const sha256 = yield* storage.sha256(opened, content)
-                return { kind: 'whole', size: opened.size, sha256, bytes: content, reserved } satisfies Prepared
+                return { kind: 'whole', size: opened.size, sha256, bytes: content, reserved, pooled } satisfies Prepared
               }).pipe(
                 Effect.onError(() =>
                   Effect.sync(() => {
@@ -116,9 +120,17 @@ export const sendMany = (storage: StorageService, connection: Connection, files:
         if (answer.kind === 'whole') {
           // Size line and bytes leave in one write with the rest of the group (the socket is corked for the tick).
           connection.write([Reply.found, encodeVerifiedSize({ size: answer.size, sha256: answer.sha256, from: 0 })])
-          const reserved = answer.reserved
+          const { reserved, pooled } = answer
           unwritten -= reserved
-          connection.writePayload(answer.bytes, reserved > 0 ? () => releaseReadAhead(reserved) : undefined)
+          connection.writePayload(
+            answer.bytes,
+            reserved > 0
+              ? () => {
+                  releaseReadAhead(reserved)
+                  if (pooled) giveBackBuffer(pooled)
+                }
+              : undefined,
+          )
           sent++
           bytes += answer.size
         } else if (answer.kind === 'large') yield* sendLarge(name)

@@ -67,6 +67,9 @@ export const releaseReadAhead = (bytes: number): void => {
 /** Bytes of the read-ahead budget held now, by every session. */
 export const readAheadBytes = (): number => readAhead
 
+/** A pooled buffer for `size` bytes: the next size buffers are taken in (a power of two, at least 64 KiB). */
+export const takeBufferFor = (size: number): Buffer => takeBuffer(Math.max(SMALL_CHUNK_BYTES, 2 ** Math.ceil(Math.log2(Math.max(1, size)))))
+
 /** A buffer of exactly `bytes` with an ArrayBuffer of its own (so it can be transferred to a worker): from the pool, or new. */
 export const takeBuffer = (bytes: number): Buffer => {
   const free = pool.get(bytes)?.pop()

@@ -13,11 +13,12 @@ export const readAt = (fd: number, buffer: Uint8Array, position: number) =>
 
 /**
  * The whole content of a small opened file (exactly `file.size` bytes: a file that
- * ended early or grew is a failure, never a short or long payload).
+ * ended early or grew is a failure, never a short or long payload), read into the
+ * start of `into` when given (at least `file.size` bytes), else into a new buffer.
  */
-export const readWhole = (file: OpenedFile): Effect.Effect<Buffer, StorageFailure, Scope.Scope> => {
+export const readWhole = (file: OpenedFile, into?: Buffer): Effect.Effect<Buffer, StorageFailure, Scope.Scope> => {
   const failed = (cause: unknown) => new StorageFailure({ operation: 'read the file', cause })
-  const bytes = Buffer.allocUnsafe(file.size)
+  const bytes = into ? into.subarray(0, file.size) : Buffer.allocUnsafe(file.size)
   if (file.kind === 'descriptor')
     return Effect.tryPromise({
       try: async () => {
