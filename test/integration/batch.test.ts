@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import * as net from 'node:net'
 import * as path from 'node:path'
@@ -173,6 +173,63 @@ describe('tor client upload, many files', () => {
     expect(sha(await readFile(path.join(t.dir, 'm2.bin')))).toBe(sha(big))
     expect(await readFile(path.join(t.dir, 'm3.txt'), 'utf8')).toBe('third')
     expect(connections() - before).toBe(1)
+  })
+
+  it('sends each file of a stores intact while its buffer waits in the socket (one given back to the pool before the socket wrote it was overwritten by the next file)', async () => {
+    const dir = path.join(cwd, 'up-pooled')
+    await mkdir(path.join(dir, 'Uploads'), { recursive: true })
+    // 2,000 distinct files of 10 KB: each read into a pooled buffer of 64 KiB, the next one while it may still be queued.
+    const files = Array.from({ length: 2000 }, (_, i) => ({ name: `p-${i}.bin`, bytes: randomBytes(10_000) }))
+    for (const f of files) await writeFile(path.join(dir, 'Uploads', f.name), f.bytes)
+    // A server that stalls before it reads the entries (so they queue in the client), then checks each one's SHA-256.
+    const server = net.createServer((socket) => {
+      socket.on('error', () => undefined)
+      let input = Buffer.alloc(0)
+      let inStores = false
+      const take = () => {
+        for (;;) {
+          const lf = input.indexOf(0x0a)
+          if (lf < 0) return
+          const line = input.subarray(0, lf).toString()
+          if (!inStores) {
+            input = input.subarray(lf + 1)
+            if (line === 'features') socket.write('ok\nstores\nend\n')
+            else if (line === 'exit') socket.end('exit\n')
+            else if (line === 'stores') {
+              inStores = true
+              socket.pause()
+              setTimeout(() => socket.resume(), 300)
+              return
+            }
+            continue
+          }
+          if (line === '') {
+            input = input.subarray(lf + 1)
+            inStores = false
+            continue
+          }
+          const [size, expected] = line.split(' ')
+          if (input.length < lf + 1 + Number(size)) return
+          const bytes = input.subarray(lf + 1, lf + 1 + Number(size))
+          input = input.subarray(lf + 1 + Number(size))
+          socket.write(sha(bytes) === expected ? 'end\n' : 'error checksum mismatch\n')
+        }
+      }
+      socket.on('data', (chunk) => {
+        input = Buffer.concat([input, chunk])
+        take()
+      })
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const client = await TorClient.connect({ host: '127.0.0.1', port: (server.address() as net.AddressInfo).port, dir })
+    try {
+      const { files: outcomes, handled } = await client.sendMany(files.map((f) => f.name))
+      expect(handled).toBe(files.length)
+      expect(outcomes.filter((o) => !o.ok)).toEqual([])
+    } finally {
+      await client.close()
+      server.close()
+    }
   })
 
   it('ends a batch cancelled between two files (it once reconnected and went on), says how many stores were on their way, and the server holds no more than those', async () => {

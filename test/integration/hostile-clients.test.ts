@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { execFileSync } from 'node:child_process'
 import { mkdir, readdir, readFile, rename, rm, symlink, unlink, writeFile } from 'node:fs/promises'
 import * as path from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { waitFor, type AnyActorRef } from 'xstate'
 import type { SessionPort } from '../../src/actors/server-session-io.js'
 import { readAheadBytes } from '../../src/storage/chunks.js'
@@ -116,6 +116,33 @@ describe('a client that asks gets for many files and never reads', () => {
     c.destroy()
     await closed
     expect(readAheadBytes()).toBe(0)
+  })
+})
+
+describe('clients that read a gets slowly', () => {
+  it('get every file read ahead intact while their buffers go round the shared pool (one given back before its bytes left would corrupt another file)', async () => {
+    const { dir } = await serve()
+    // 100 KB to 870 KB each: read whole ahead of their turn, into buffers of the pool.
+    const files = Array.from({ length: 60 }, (_, i) => ({ name: `r-${i}.bin`, bytes: randomBytes(100_000 + i * 13_000) }))
+    await Promise.all(files.map((f) => writeFile(path.join(dir, f.name), f.bytes)))
+    const readers = [await connect(), await connect()]
+    await waitFor(t!.server.actor, (s) => s.context.clients.size === 2)
+    for (const c of readers) c.socket.pause()
+    for (const c of readers) await c.send(`gets ${files.map((f) => f.name).join('\t')}\n`)
+    // Both sessions hold replies they could not write yet: the files read ahead wait in the sockets.
+    const sockets = ['client-1', 'client-2'].map((id) => (session(id)!.getSnapshot().context.io as SessionPort).connection.socket)
+    await vi.waitFor(() => expect(sockets.every((socket) => socket.writableLength > 0)).toBe(true), { timeout: 10_000, interval: 5 })
+    for (const c of readers) c.socket.resume()
+    await Promise.all(
+      readers.map(async (c) => {
+        expect(await c.line()).toBe('ok')
+        for (const f of files) {
+          expect(await c.line()).toBe('found')
+          expect(await c.line()).toBe(`${f.bytes.length} ${createHash('sha256').update(f.bytes).digest('hex')} 0`)
+          expect((await c.bytes(f.bytes.length)).equals(f.bytes)).toBe(true)
+        }
+      }),
+    )
   })
 })
 
