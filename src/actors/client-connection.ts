@@ -5,6 +5,7 @@ import * as Effect from 'effect/Effect'
 import type * as Scope from 'effect/Scope'
 import { ConnectionFailed, PeerClosed, StorageFailure, TransferIncomplete, type UntrustedServer } from '../errors.js'
 import type { LineResult } from '../machines/session-rules.js'
+import { takeBuffer } from '../storage/chunks.js'
 import { LineReader } from './line-reader.js'
 import { sendFromFd } from './send-from-fd.js'
 import type { PayloadHash } from './parallel-hash.js'
@@ -41,7 +42,7 @@ export class ClientConnection {
   private sink: FileSink | undefined
   private payloadBytes = 0
   /** Every read lands here; payload bytes gather at its start until they are written out. */
-  private readonly receive = Buffer.allocUnsafe(RECEIVE_BUFFER_BYTES)
+  private receive = takeBuffer(RECEIVE_BUFFER_BYTES)
   /** Payload bytes gathered in `receive`, not yet written to the file. */
   private gathered = 0
   private socket!: net.Socket
@@ -253,16 +254,19 @@ export class ClientConnection {
     const start = this.gathered
     let offset = 0
     const sink = this.sink
+    // Bytes past the payload (lines, the next file's), copied out first: `receive` may be handed over below.
+    const rest = (from: number) => (from < n ? Buffer.from(this.receive.subarray(start + from, start + n)) : undefined)
+    let after: Buffer | undefined
     if (sink) {
       const k = Math.min(n, sink.remaining)
       sink.remaining -= k
       this.payloadBytes += k
       this.gathered += k
       offset = k
+      after = rest(offset)
       const done = sink.remaining === 0
       if (done || this.receive.length - this.gathered < MIN_READ_BYTES) {
         try {
-          sink.hash?.update(this.receive.subarray(0, this.gathered))
           writeAll(sink.fd, this.receive, 0, this.gathered)
         } catch (cause) {
           this.sink = undefined
@@ -271,7 +275,7 @@ export class ClientConnection {
           sink.reject(new StorageFailure({ operation: 'write the download', cause }))
           return false
         }
-        this.gathered = 0
+        this.hashGathered(sink.hash)
       }
       if (done) {
         this.sink = undefined
@@ -281,10 +285,9 @@ export class ClientConnection {
         void sink.hash.whenDrained().then(() => this.socket.destroyed || this.socket.resume())
         return false
       }
-    }
-    if (offset < n) {
-      // The buffer is reused for the next read: keep a copy of what the decoder holds.
-      this.lines.decoder.push(Buffer.from(this.receive.subarray(start + offset, start + n)))
+    } else after = rest(0)
+    if (after) {
+      this.lines.decoder.push(after)
       this.lines.pump()
       if (this.sink === undefined && this.lines.decoder.bufferedBytes > MAX_UNREAD_BYTES) {
         this.readingPaused = true
@@ -292,6 +295,20 @@ export class ClientConnection {
       }
     }
     return true
+  }
+
+  /**
+   * The gathered payload bytes (written out already) into the hash. A hash on the worker takes the
+   * receive buffer itself, and the next reads land in another from the pool (the worker gives it
+   * back there): no copy of each byte on this thread, which also receives and writes them.
+   */
+  private hashGathered(hash: PayloadHash | undefined): void {
+    const gathered = this.receive.subarray(0, this.gathered)
+    this.gathered = 0
+    if (hash?.takesBuffers) {
+      hash.own(gathered)
+      this.receive = takeBuffer(RECEIVE_BUFFER_BYTES)
+    } else hash?.update(gathered)
   }
 
   private onSocketEnded(): void {

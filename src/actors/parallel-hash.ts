@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module'
 import type { Worker } from 'node:worker_threads'
-import { giveBackBuffer, takeBuffer } from '../storage/chunks.js'
+import { giveBackBuffer, isPoolSize, takeBuffer } from '../storage/chunks.js'
 import { nodeCrypto } from './on-demand.js'
 
 // The worker: one SHA-256 per id over the chunks it is sent, each acknowledged once hashed; the hex digest when asked.
@@ -8,11 +8,11 @@ const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads')
 const { createHash } = require('node:crypto')
 const hashes = new Map()
-parentPort.on('message', ({ id, op, bytes }) => {
+parentPort.on('message', ({ id, op, bytes, length }) => {
   if (op === 'update') {
     let hash = hashes.get(id)
     if (!hash) hashes.set(id, (hash = createHash('sha256')))
-    hash.update(new Uint8Array(bytes))
+    hash.update(new Uint8Array(bytes, 0, length))
     // Handed back to be filled again: no allocation per batch on either side.
     parentPort.postMessage({ hashed: bytes.byteLength, bytes }, [bytes])
   } else if (op === 'digest') {
@@ -91,9 +91,10 @@ class HashWorker {
     return ++this.nextId
   }
 
-  update(id: number, buffer: ArrayBuffer): void {
+  /** Hashes the first `length` bytes of `buffer`, which is transferred (and comes back to the pool once hashed). */
+  update(id: number, buffer: ArrayBuffer, length = buffer.byteLength): void {
     this.inFlight += buffer.byteLength
-    this.thread.postMessage({ id, op: 'update', bytes: buffer }, [buffer])
+    this.thread.postMessage({ id, op: 'update', bytes: buffer, length }, [buffer])
   }
 
   digest(id: number): Promise<string> {
@@ -149,13 +150,20 @@ export class ParallelHash {
     }
   }
 
-  /** Hashes `bytes`, which the caller gives up (a whole buffer goes to the worker and then to the shared pool). */
+  /** The worker takes buffers of the pool's sizes whole (`own`) without a copy. */
+  readonly takesBuffers = true
+
+  /**
+   * Hashes `bytes`, which the caller gives up: a whole buffer, or the start of a buffer of one of the
+   * pool's sizes, goes to the worker and then to the shared pool; any other view is copied (Buffer's
+   * slice would not copy, and would hand over the whole).
+   */
   own(bytes: Uint8Array): void {
     if (this.done) return
     this.flush()
     const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
-    // A view of part of a buffer is copied (Buffer's slice would not copy, and would hand over the whole).
-    shared.update(this.id, (whole ? bytes.buffer : new Uint8Array(bytes).buffer) as ArrayBuffer)
+    if (whole || (bytes.byteOffset === 0 && isPoolSize(bytes.buffer.byteLength))) shared.update(this.id, bytes.buffer as ArrayBuffer, bytes.byteLength)
+    else shared.update(this.id, new Uint8Array(bytes).buffer as ArrayBuffer)
   }
 
   get saturated(): boolean {
@@ -192,6 +200,7 @@ export class ParallelHash {
 export class InlineHash {
   private readonly hash = nodeCrypto().createHash('sha256')
   readonly saturated = false
+  readonly takesBuffers = false
 
   update(bytes: Uint8Array): void {
     this.hash.update(bytes)
@@ -219,6 +228,8 @@ export class InlineHash {
  */
 export interface PayloadHash {
   update(bytes: Uint8Array): void
+  /** True when `own` takes a buffer without copying it (the worker's): worth handing one over. */
+  readonly takesBuffers: boolean
   /** Hashes `bytes`, which the caller gives up: no copy. */
   own(bytes: Uint8Array): void
   readonly saturated: boolean

@@ -77,11 +77,14 @@ export const takeBuffer = (bytes: number): Buffer => {
   return free ?? Buffer.allocUnsafeSlow(bytes)
 }
 
+/** True for the sizes buffers are taken in: powers of two from 64 KiB. */
+export const isPoolSize = (bytes: number): boolean => bytes >= SMALL_CHUNK_BYTES && (bytes & (bytes - 1)) === 0
+
 /** Gives a buffer back to be taken again, unless the pool is full. Nothing may still read or write it. */
 export const giveBackBuffer = (buffer: Uint8Array): void => {
   const bytes = buffer.byteLength
-  // Only the sizes buffers are taken in (powers of two from 64 KiB): anything else would sit in the pool unused.
-  if (bytes < SMALL_CHUNK_BYTES || (bytes & (bytes - 1)) !== 0 || buffer.byteOffset !== 0 || buffer.buffer.byteLength !== bytes || pooledBytes + bytes > POOL_BYTES) return
+  // Only the sizes buffers are taken in: anything else would sit in the pool unused.
+  if (!isPoolSize(bytes) || buffer.byteOffset !== 0 || buffer.buffer.byteLength !== bytes || pooledBytes + bytes > POOL_BYTES) return
   pooledBytes += bytes
   const free = pool.get(bytes) ?? []
   free.push(Buffer.isBuffer(buffer) ? buffer : Buffer.from(buffer.buffer, 0, bytes))
