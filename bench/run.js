@@ -4,7 +4,7 @@
 // tor and baseline so that machine noise hits both, and reports medians and ratios.
 // Writes the table to stdout and the same as JSON to bench/results/.
 import { chmodSync, linkSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { cpus, tmpdir } from 'node:os'
 import * as path from 'node:path'
 import { LoadClient } from './lib/load-client.js'
@@ -73,6 +73,15 @@ const startNaive = async (dir) => {
   return { ...server, port, pid: server.child.pid }
 }
 
+/** Milliseconds node:crypto takes to hash `bytes` bytes already in memory, in 1 MiB updates, in a process of its own. */
+const sha256Alone = (bytes) =>
+  Number(
+    execFileSync(process.execPath, [
+      '-e',
+      `const h = require('node:crypto').createHash('sha256'); const b = Buffer.alloc(1 << 20, 7); const t = performance.now(); for (let i = 0; i < ${bytes >> 20}; i++) h.update(b); h.digest(); process.stdout.write(String(performance.now() - t))`,
+    ]).toString(),
+  )
+
 // ---------------------------------------------------------------- transfers
 /** The big file, served by tor (serverDir), in the client's Uploads, and in the FTP servers' pub folder. */
 const transferFiles = (suffix, size = BIG) => {
@@ -99,6 +108,10 @@ const transfers = async () => {
   for (const peer of peers.filter((p) => p.missing)) notes.push(`${peer.name}: ${peer.missing}; its rows are missing`)
   const live = peers.filter((p) => !p.missing)
 
+  log(`SHA-256 of ${BIG_LABEL} alone`)
+  const hashSamples = []
+  for (let run = 0; run < 3; run++) hashSamples.push(sha256Alone(BIG))
+  const hashAlone = median(hashSamples)
   for (const direction of ['download', 'upload']) {
     const times = { tor: [] }
     for (const peer of live) times[peer.name] = []
@@ -136,6 +149,9 @@ const transfers = async () => {
       const label = peer.name === 'vsftpd' || peer.name === 'pyftpdlib' ? `${peer.name}+curl` : peer.name
       row(`${direction} ${BIG_LABEL}`, torMedian, label, median(times[peer.name]), 'ms', rss, { samples: { tor: times.tor, baseline: times[peer.name] } })
     }
+    // Not a contender: what the SHA-256 a verified transfer needs costs alone, on one core, in the same run. A download
+    // hashes once (the client), an upload twice (both ends), and on this machine both ends share its cores.
+    row(`${direction} ${BIG_LABEL}`, torMedian, 'SHA-256 of as many bytes, alone', hashAlone, 'ms', rss, { samples: { baseline: hashSamples } })
   }
   for (const peer of live) await peer.stop?.()
   await tor.stop()
