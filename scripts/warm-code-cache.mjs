@@ -25,6 +25,11 @@ writeFileSync(path.join(client, 'Uploads', 'up.txt'), 'up\n')
 
 const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('TOR_')))
 const server = spawn(process.execPath, [path.join(root, 'bin/run.cjs'), 'server', 'start', '--host', '127.0.0.1', '--port', '0', '--dir', served, '--no-console'], { env, stdio: ['ignore', 'pipe', 'inherit'] })
+// A command that fails ends this process through oclif's error handler (process.exit): the server goes with it.
+process.on('exit', () => {
+  server.kill()
+  rmSync(work, { recursive: true, force: true })
+})
 try {
   const port = await new Promise((resolve, reject) => {
     let out = ''
