@@ -1,4 +1,4 @@
-import * as fs from 'node:fs/promises'
+import { mkdirSync } from 'node:fs'
 import * as path from 'node:path'
 import * as Effect from 'effect/Effect'
 import * as Exit from 'effect/Exit'
@@ -10,7 +10,7 @@ import { encodeCommand, type Command } from '../protocol/index.js'
 import { ClientConnection } from './client-connection.js'
 import { isLoopback } from './transport.js'
 import type { Inspect } from './inspector.js'
-import { createClientLogic, removeOrphanDownloads, type ClientFolders, type ManyListener } from './client-session-io.js'
+import { createClientLogic, removeOrphanDownloadsSync, type ClientFolders, type ManyListener } from './client-session-io.js'
 import { acquireScoped } from './run-effect.js'
 
 export interface ClientOptions {
@@ -78,27 +78,30 @@ export class TorClient {
   static async connect(options: ClientOptions): Promise<TorClient> {
     const folders = { downloads: path.join(options.dir, 'Downloads'), uploads: path.join(options.dir, 'Uploads') }
     const { value: connection, scope } = await acquireScoped(
-      // The folders are made ready while the connection is being set up: neither waits on the other.
-      Effect.all(
-        [
-          Effect.forEach(
-            Object.values(folders),
-            (dir) =>
-              Effect.tryPromise({
-                try: () => fs.mkdir(dir, { recursive: true }),
-                catch: (cause) => new StorageFailure({ operation: `create ${dir}`, cause }),
-              }),
-            { concurrency: 'unbounded' },
-          ).pipe(Effect.zipRight(removeOrphanDownloads(folders.downloads))),
+      // The folders first, with synchronous calls (a client process holds up no one; each thread-pool round trip
+      // and its promise cost more than the call), then the connection.
+      Effect.try({
+        try: () => {
+          for (const dir of Object.values(folders)) {
+            try {
+              mkdirSync(dir, { recursive: true })
+            } catch (cause) {
+              throw new StorageFailure({ operation: `create ${dir}`, cause })
+            }
+          }
+          removeOrphanDownloadsSync(folders.downloads)
+        },
+        catch: (error) => (error instanceof StorageFailure ? error : new StorageFailure({ operation: `clean up ${folders.downloads}`, cause: error })),
+      }).pipe(
+        Effect.zipRight(
           ClientConnection.open({
             host: options.host,
             port: options.port,
             tls: options.tls ?? !isLoopback(options.host),
             trust: { dir: options.dir, fingerprint: options.fingerprint, say: options.say ?? (() => undefined) },
           }),
-        ],
-        { concurrency: 'unbounded' },
-      ).pipe(Effect.map(([, connection]) => connection)),
+        ),
+      ),
     )
     const many: ManyListener = {}
     const actor = createActor(createClientLogic(connection, folders, many), { inspect: options.inspect }).start()

@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, readSync, renameSync, rmSync, statfsSync, truncateSync, writeFileSync } from 'node:fs'
+import { closeSync, fstatSync, openSync, readdirSync, readSync, renameSync, rmSync, statfsSync, truncateSync, writeFileSync } from 'node:fs'
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import * as Effect from 'effect/Effect'
@@ -110,14 +110,18 @@ const DOWNLOAD_PREFIX = '.tor-download-'
  * Removes the hidden partial downloads that a killed client left in `downloads`
  * (those whose process is gone); partial files of a client still running stay.
  */
-export const removeOrphanDownloads = (downloads: string): Effect.Effect<void> =>
-  Effect.promise(async () => {
-    const names = await fs.readdir(downloads).catch(() => [] as string[])
-    for (const name of names) {
-      const match = /^\.tor-download-(?:(\d+)-)?[0-9a-f-]+\.part$/.exec(name)
-      if (match && !(match[1] && isAlive(Number(match[1])))) await fs.rm(path.join(downloads, name), { force: true })
-    }
-  })
+export const removeOrphanDownloadsSync = (downloads: string): void => {
+  let names: string[]
+  try {
+    names = readdirSync(downloads)
+  } catch {
+    return
+  }
+  for (const name of names) {
+    const match = /^\.tor-download-(?:(\d+)-)?[0-9a-f-]+\.part$/.exec(name)
+    if (match && !(match[1] && isAlive(Number(match[1])))) rmSync(path.join(downloads, name), { force: true })
+  }
+}
 
 /**
  * A verified download in progress keeps its bytes in a hidden part file, and the
