@@ -11,7 +11,7 @@ import type { CommandOutput } from './one-shot.js'
  * to oclif, which says what is wrong exactly as always. What the command writes is
  * plain stdout and stderr; an error line goes through oclif's own printer, loaded then,
  * so it reads as oclif's. This module is bundled into one CommonJS file loaded with a code
- * cache (bin/run.js, cached-script.ts); what runs the commands is evaluated only once the
+ * cache (bin/run.cjs, cached-script.cts); what runs the commands is evaluated only once the
  * invocation is known to be plain, so one left to oclif costs little more than its parse.
  */
 
