@@ -21,6 +21,11 @@ export const RECEIVE_BUFFER_BYTES = 1 << 20
 export const MAX_UNREAD_BYTES = 2 << 20
 /** Gathered payload is written out when less than this is left for the next read. */
 const MIN_READ_BYTES = 64 << 10
+/**
+ * A read with no payload expected takes at most this: it holds the next answer's lines, and
+ * whatever payload follows them goes through the line decoder (a copy) until the file is open.
+ */
+const LINE_READ_BYTES = 64 << 10
 const SEND_CHUNK_BYTES = 1 << 20
 
 type FileSink = {
@@ -52,6 +57,7 @@ export class ClientConnection {
   /** Reading stopped because MAX_UNREAD_BYTES wait in the decoder. */
   private readingPaused = false
   private endedListeners: Array<() => void> = []
+  private decoded = 0
   /** When bytes last moved in either direction (for the reply timeout). */
   lastActivity = Date.now()
 
@@ -105,6 +111,11 @@ export class ClientConnection {
   /** Bytes read and not taken yet (lines, or payload bytes that came before their size line was read). */
   get bufferedBytes(): number {
     return this.lines.decoder.bufferedBytes
+  }
+
+  /** Bytes that went through the line decoder (a copy each): lines, and payload bytes that came before their file was open. */
+  get decodedBytes(): number {
+    return this.decoded
   }
 
   /** True while reading is stopped because too much unread input waits (MAX_UNREAD_BYTES). */
@@ -243,10 +254,13 @@ export class ClientConnection {
   /**
    * Where the next read lands: after the payload bytes gathered so far, so that
    * small reads (TLS hands over one 16 KiB record at a time) reach the file in
-   * large writes, not one system call per record.
+   * large writes, not one system call per record. A read never goes past the
+   * payload's end: the bytes after it (the next file's, in a gets) would have to be
+   * copied out before the buffer is written or handed to the hash worker.
    */
   private nextReadBuffer(): Buffer {
-    return this.receive.subarray(this.gathered)
+    const room = this.sink ? Math.min(this.receive.length - this.gathered, this.sink.remaining) : LINE_READ_BYTES
+    return this.receive.subarray(this.gathered, this.gathered + room)
   }
 
   private onRead(n: number): boolean {
@@ -287,6 +301,7 @@ export class ClientConnection {
       }
     } else after = rest(0)
     if (after) {
+      this.decoded += after.length
       this.lines.decoder.push(after)
       this.lines.pump()
       if (this.sink === undefined && this.lines.decoder.bufferedBytes > MAX_UNREAD_BYTES) {
