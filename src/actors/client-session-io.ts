@@ -1,10 +1,10 @@
-import { closeSync, fstatSync, openSync, readdirSync, readSync, renameSync, rmSync, statfsSync, truncateSync, writeFileSync } from 'node:fs'
-import * as fs from 'node:fs/promises'
+// fs.promises, not node:fs/promises: it loads on first use (about 1.2 ms of every client command's start otherwise).
+import { closeSync, fstatSync, openSync, promises as fs, readdirSync, readSync, renameSync, rmSync, statfsSync, truncateSync, writeFileSync } from 'node:fs'
 import * as path from 'node:path'
 import * as Effect from 'effect/Effect'
 import { fromPromise } from 'xstate'
 import { asTorError, ChecksumMismatch, FileNotFound, InvalidFileName, NoLocalSpace, ProtocolViolation, ServerRefused, StorageFailure } from '../errors.js'
-import { clientSessionMachine, refusal, type ManyFileOutcome, type TransferInput } from '../machines/client-session.js'
+import { defineClientSession, refusal, type ManyFileOutcome, type TransferInput } from '../machines/client-session.js'
 import { decodeListingRow, encodeStoreEntry, isErrorReply, nameProblem, parseVerifiedSize, Reply, type FileEntry, type VerifiedSize } from '../protocol/index.js'
 import type { ClientConnection } from './client-connection.js'
 import { nodeCrypto } from './on-demand.js'
@@ -453,11 +453,11 @@ const receiveMany = async (connection: ClientConnection, folders: ClientFolders,
   return outcomes
 }
 
-/** The client session machine with this connection's I/O provided. */
+/** The client session machine doing this connection's I/O. */
 export const createClientLogic = (connection: ClientConnection, folders: ClientFolders, listener: ManyListener = {}) => {
   // The kept part of the download being resumed, hashed in `resuming` for `downloading`.
   let resumed: ParallelHash | undefined
-  return clientSessionMachine.provide({
+  return defineClientSession({
     actors: {
       findPartial: fromPromise(({ input }) => findPartial(folders.downloads, input.name)),
       resumePartial: fromPromise(async ({ input }) => {
@@ -505,9 +505,7 @@ export const createClientLogic = (connection: ClientConnection, folders: ClientF
         }
       }),
     },
-    actions: {
-      send: (_, { line }) => connection.write(line),
-      closeConnection: () => connection.close(),
-    },
+    send: (_, { line }) => connection.write(line),
+    closeConnection: () => connection.close(),
   })
 }

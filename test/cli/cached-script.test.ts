@@ -81,4 +81,9 @@ describe('loading the one-shot client with a code cache', () => {
     // The probe can tell: what the fast path leaves to oclif loads it.
     expect(run(['client', 'show', '--json', '--host', '127.0.0.1', '--port', '1']).stdout).toContain('true')
   })
+
+  it('loads a one-shot client bundle that is ASCII only (one typographic quote in a comment made V8 hold all of it two bytes per character)', () => {
+    const source = readFileSync(path.join(ROOT, 'dist/fast-client.cjs'), 'latin1')
+    expect(source.match(/[^\x00-\x7f][^\n]{0,40}/)?.[0]).toBeUndefined()
+  })
 })

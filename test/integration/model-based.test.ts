@@ -40,6 +40,7 @@ const sessionModel = createMachine({
         AUTH_OK: 'loggedIn',
         AUTH_FAIL: 'loginFailed',
         EXIT: 'exit',
+        EXIT_AND_HANG_UP: 'hungUp',
         DISCONNECT: 'disconnected',
       },
     },
@@ -77,6 +78,7 @@ const sessionModel = createMachine({
     storeClosed: { type: 'final' },
     featuresListed: {},
     exit: { type: 'final' },
+    hungUp: { type: 'final' },
     disconnected: { type: 'final' },
   },
 })
@@ -94,6 +96,7 @@ const serverState: Record<string, unknown> = {
   storeClosed: undefined,
   storingMany: { storingMany: 'progressing' },
   exit: undefined,
+  hungUp: undefined,
   disconnected: undefined,
   loginsExhausted: undefined,
 }
@@ -252,6 +255,12 @@ const steps: Record<string, (c: RawClient) => Promise<void>> = {
     await c.send('exit\n')
     expect(await c.line()).toBe('exit')
     await c.closed()
+  },
+  // What a one-shot `tor client` command does once it has what it came for: the reply meets a closed socket.
+  EXIT_AND_HANG_UP: async (c) => {
+    await c.send('exit\n')
+    c.destroy()
+    await t.logs.waitFor(new RegExp(`client-${sessions} .* is offline`))
   },
   DISCONNECT: async (c) => {
     c.destroy()

@@ -31,6 +31,21 @@ describe('client session machine', () => {
     expect(finished.snapshot.context.outcome).toEqual({ ok: true, kind: 'listing', entries })
   })
 
+  it('hangs up from ready: says exit and closes at once, with no reply to wait for', () => {
+    let [snapshot, actions] = initialTransition(clientSessionMachine)
+    ;[snapshot, actions] = transition(clientSessionMachine, snapshot, { type: 'user.hangUp' })
+    expect(snapshot.status).toBe('done')
+    expect(snapshot.value).toBe('hungUp')
+    expect(actions.map((a) => a.type)).toEqual(['send', 'closeConnection'])
+    expect(actions[0]!.params).toEqual({ line: 'exit' })
+    expect(snapshot.context.outcome).toEqual({ ok: true, kind: 'exited' })
+  })
+
+  it('does not hang up in the middle of a command (the reply it waits for is still to come)', () => {
+    const { snapshot } = run(user({ verb: 'show' }), { type: 'user.hangUp' })
+    expect(snapshot.value).toBe('awaitingReply')
+  })
+
   const H = 'ab'.repeat(32)
   const G = 'cd'.repeat(32)
 
