@@ -36,12 +36,19 @@ export type Success = Extract<ClientOutcome, { ok: true }>
 
 /** Reports the progress of a transfer; polled, so it costs nothing per chunk. */
 export interface ProgressReporter {
+  /** A download was asked for and the server has not answered for WAITING_NOTICE_MS (it may be hashing the file). */
+  waiting?(label: string): void
   start(total: number, label: string): void
   update(done: number): void
   stop(): void
 }
 
 const PROGRESS_INTERVAL_MS = 100
+/**
+ * A download the server has not answered after this long is said to be waiting: a server hashes a file it has not
+ * served before (put in its folder by hand, just now) before it answers, about a second per 1.5 GB, silently.
+ */
+const WAITING_NOTICE_MS = 1000
 /** How long `close` waits for the server's answer to exit: a silent server must not hold the command. */
 const EXIT_LINGER_MS = 1000
 
@@ -208,11 +215,14 @@ export class TorClient {
     return new Promise<Success>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined
       const watchdog = this.startWatchdog()
+      const waiting = progress?.waiting && command.verb === 'download' ? setTimeout(() => progress.waiting!(command.name), WAITING_NOTICE_MS) : undefined
       const stopProgress = () => {
         if (timer) clearInterval(timer)
         timer = undefined
       }
       const subscription = this.actor.subscribe((snapshot) => {
+        // Any answer but the first reply's wait (ok, then found and the size line, all come once the server knows the hash).
+        if (waiting && (snapshot.matches('transferring') || snapshot.status === 'done' || snapshot.matches('ready'))) clearTimeout(waiting)
         if (progress && !timer && (snapshot.matches({ transferring: 'downloading' }) || snapshot.matches({ transferring: 'uploading' }))) {
           // A resumed transfer starts its bar where the part already there ends.
           const from = snapshot.matches({ transferring: 'downloading' }) ? (snapshot.context.verified?.from ?? 0) : snapshot.context.uploadFrom

@@ -82,8 +82,13 @@ const runOnce = async (flags: ClientFlags, command: TftcpCommand, out: CommandOu
   await client.close({ hangUp: true })
   if ('outcome' in result) return result.outcome
   const kept = command.verb === 'download' ? await keptPartHint(client.folders.downloads, command.name) : ''
-  return fail(out, result.error, kept)
+  // Silent from the get on, nothing received: the likely reason (a server answers a get once it knows the hash).
+  const unhashed = command.verb === 'download' && !kept && (result.error as TorError | undefined)?.code === 'TOR_ERR_TIMEOUT' ? UNHASHED_HINT : ''
+  return fail(out, result.error, kept || unhashed)
 }
+
+const UNHASHED_HINT =
+  ' (a server hashes a file it has not sent before first, about a second per 1.5 GB, and goes on after this: try again in a while, or with a longer --timeout)'
 
 /**
  * Many downloads or uploads on one connection (`names`, or the names `pick` chooses

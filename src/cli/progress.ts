@@ -1,5 +1,6 @@
 import type cliProgressModule from 'cli-progress'
 import type { ProgressReporter } from '../actors/client-runtime.js'
+import { visible } from '../protocol/names.js'
 import { formatBytes, formatRate } from './format.js'
 
 /**
@@ -13,6 +14,9 @@ export const createProgressBar = async (stream: NodeJS.WriteStream = process.std
   let bar: cliProgressModule.SingleBar | undefined
   let started = 0
   return {
+    waiting(label) {
+      stream.write(`${visible(label)}: waiting for the server (a file it has not sent before is hashed first, about a second per 1.5 GB)\n`)
+    },
     start(total, label) {
       started = Date.now()
       bar = new cliProgress.SingleBar(

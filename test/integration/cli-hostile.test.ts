@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto'
-import { mkdir, readdir, writeFile } from 'node:fs/promises'
+import { createHash, randomBytes } from 'node:crypto'
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import * as net from 'node:net'
 import * as path from 'node:path'
 import * as Effect from 'effect/Effect'
@@ -7,6 +7,7 @@ import * as Exit from 'effect/Exit'
 import * as Scope from 'effect/Scope'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { ClientConnection, MAX_UNREAD_BYTES, RECEIVE_BUFFER_BYTES } from '../../src/actors/client-connection.js'
+import { TorClient } from '../../src/actors/client-runtime.js'
 import { RawClient } from '../support/raw-client.js'
 import { TorProcess, tor } from '../support/cli.js'
 import { fakeServer, type FakeReply } from '../support/hostile-server.js'
@@ -68,6 +69,45 @@ describe('tor client against a hostile server', () => {
     const r = await tor(['client', 'show', '--timeout', '1', '--port', String(port), '--dir', cwd], { cwd })
     expect(r.code).toBe(1)
     expect(r.stderr.trim()).toBe('›   Error: the server did not answer within 1 s [TOR_ERR_TIMEOUT]')
+  })
+
+  it('says what a server silent after a get may be doing when a download times out before any byte (hashing a large new file)', async () => {
+    const port = await hostileServer(() => undefined)
+    const cwd = await makeTempDir('tor-cli-')
+    const r = await tor(['client', 'download', 'big.iso', '--timeout', '1', '--port', String(port), '--dir', cwd], { cwd })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('the server did not answer within 1 s (a server hashes a file it has not sent before first')
+    expect(r.stderr).toContain('[TOR_ERR_TIMEOUT]')
+  })
+
+  it('says a download is waiting when the server is silent after the get, then shows the transfer as usual', async () => {
+    const bytes = randomBytes(1000)
+    const sha256 = createHash('sha256').update(bytes).digest('hex')
+    // Answers the get only once the client has said it is waiting: no timing in the test.
+    let noticed: () => void = () => undefined
+    const notice = new Promise<void>((resolve) => (noticed = resolve))
+    const port = await hostileServer((line, socket) => {
+      if (!line.startsWith('get ')) return line === 'exit' ? 'exit\n' : undefined
+      void notice.then(() => socket.write(Buffer.concat([Buffer.from(`ok\nfound\n${bytes.length} ${sha256} 0\n`), bytes])))
+      return ''
+    })
+    const dir = await makeTempDir('tor-cli-')
+    const client = await TorClient.connect({ host: '127.0.0.1', port, dir })
+    const seen: string[] = []
+    const progress = {
+      waiting: (label: string) => (seen.push(`waiting ${label}`), noticed()),
+      start: (total: number, label: string) => seen.push(`start ${label} ${total}`),
+      update: () => undefined,
+      stop: () => seen.push('stop'),
+    }
+    try {
+      const outcome = await client.run({ verb: 'download', name: 'big.iso' }, progress)
+      expect(outcome).toMatchObject({ kind: 'transferred', bytes: 1000, verified: { sha256 } })
+      expect(seen).toEqual(['waiting big.iso', 'start big.iso 1000', 'stop'])
+      expect(await readFile(path.join(dir, 'Downloads', 'big.iso'))).toEqual(bytes)
+    } finally {
+      await client.close()
+    }
   })
 
   it('suggests --tls only when the server closed before any reply, never for a connection cut mid-transfer (it once did)', async () => {
