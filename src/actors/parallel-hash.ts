@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module'
 import type { Worker } from 'node:worker_threads'
 import { giveBackBuffer, isPoolSize, takeBuffer } from '../storage/chunks.js'
+import { readAt } from '../storage/read-whole.js'
 import { nodeCrypto } from './on-demand.js'
 
 // The worker: one SHA-256 per id over the chunks it is sent, each acknowledged once hashed; the hex digest when asked.
@@ -193,6 +194,40 @@ export class ParallelHash {
     shared.update(this.id, (full ? this.batch.buffer : new Uint8Array(this.batch.subarray(0, this.batched)).buffer) as ArrayBuffer)
     this.batch = full ? undefined : this.batch
     this.batched = 0
+  }
+}
+
+/** Bytes of a file read (and handed to the worker) at a time by hashFileOnWorker: a pool size. */
+const FILE_READ_BYTES = 1 << 20
+
+/**
+ * The SHA-256 of `size` bytes of an open descriptor, computed on the hash worker: a server hashing the files
+ * put in its folder (each once, in the background or at a first download) did it on the event loop every
+ * client shares, and answered a stream of searches three times slower meanwhile (p50 0.85 against 0.25 ms
+ * while a 4 GB file was hashed). Reads go into pooled buffers handed over whole; above the worker's backlog
+ * limit the reading waits.
+ */
+export const hashFileOnWorker = async (fd: number, size: number): Promise<string> => {
+  const hash = new ParallelHash()
+  try {
+    for (let at = 0; at < size; ) {
+      if (hash.saturated) await hash.whenDrained()
+      const buffer = takeBuffer(FILE_READ_BYTES)
+      // Never past `size`: a file that grew since it was opened is served and hashed as it was.
+      const n = await readAt(fd, buffer.subarray(0, Math.min(buffer.length, size - at)), at).catch((error: unknown) => {
+        giveBackBuffer(buffer)
+        throw error
+      })
+      if (n === 0) {
+        giveBackBuffer(buffer)
+        throw new Error(`the file ended at ${at} of ${size} bytes while it was hashed`)
+      }
+      hash.own(buffer.subarray(0, n))
+      at += n
+    }
+    return await hash.digest()
+  } finally {
+    hash.destroy()
   }
 }
 

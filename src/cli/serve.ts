@@ -2,6 +2,7 @@ import * as Effect from 'effect/Effect'
 import { combineInspectors, inspectorHost, startStatelyInspector } from '../actors/inspector.js'
 import { loadServerIdentity } from '../actors/server-identity.js'
 import { startServer } from '../actors/server-runtime.js'
+import { hashFileOnWorker } from '../actors/parallel-hash.js'
 import { createTraceRecorder } from '../actors/trace-recorder.js'
 import type { ServerLimits } from '../machines/server.js'
 import { storageLayer } from '../storage/layers.js'
@@ -46,6 +47,7 @@ export const serve = async (options: ServeOptions, say: (line: string) => void):
       s3ListTtlMs: options.s3ListTtlMs,
       keepPartialMs: options.keepPartialMs,
       log: (line) => print(`${new Date().toISOString()} ${line}`),
+      hashFile: hashFileOnWorker,
     }),
     stateDir: options.stateDir,
     limits: { ...options.limits, session: { ...options.limits.session, anonymous: ANONYMOUS_PERMISSIONS[options.anonymous] } },

@@ -5,7 +5,7 @@ import { NoSpace, StorageFailure } from '../errors.js'
 import { startBackgroundHashing } from './background-hashes.js'
 import { FolderCatalog } from './catalog.js'
 import { chunkBytesFor } from './chunks.js'
-import { HashCache } from './hashes.js'
+import { HashCache, type HashFile } from './hashes.js'
 import { createSmallUploadTarget, createUploadTarget, freeBytes, SMALL_UPLOAD_BYTES, nameTaken, openForReading, openServedFolder, placeFile } from './folder.js'
 import { openKeptUpload, sweepKeptUploads } from './kept-uploads.js'
 import { Storage, type StorageService, type UploadTarget } from './storage.js'
@@ -31,7 +31,7 @@ export const makeFolderStorage = (dir: string, options: FolderOptions = {}) =>
       Effect.sync(() => new FolderCatalog(folder)),
       (catalog) => Effect.sync(() => catalog.close()),
     )
-    const hashes = new HashCache()
+    const hashes = new HashCache(options.hashFile)
     yield* Effect.acquireRelease(
       Effect.sync(() => startBackgroundHashing(catalog, (name) => openForReading(folder, name), hashes, options.backgroundHashing)),
       (hashing) => Effect.sync(() => hashing.close()),
@@ -99,6 +99,8 @@ export interface FolderOptions {
   readonly log?: (line: string) => void
   /** Background hashing: called with each name hashed (tests wait on it); how long a changed file must be quiet first. */
   readonly backgroundHashing?: { readonly onHashed?: (name: string) => void; readonly quietMs?: number }
+  /** How a file's SHA-256 is computed (served files, once per version): on the event loop unless given (a server gives its hash worker's). */
+  readonly hashFile?: HashFile
 }
 
 export const DEFAULT_KEEP_PARTIAL_MS = 24 * 3600_000

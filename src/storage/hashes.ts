@@ -9,12 +9,16 @@ const READ_BYTES = 1 << 20
 const MAX_KEPT = 100_000
 
 
-/** SHA-256 of `size` bytes of an open descriptor, by positional reads (the descriptor's offset is not moved). */
-export const hashDescriptor = async (fd: number, size: number): Promise<string> => {
+/** Computes the SHA-256 of `size` bytes of an open descriptor (hex), by positional reads (its offset is not moved). */
+export type HashFile = (fd: number, size: number) => Promise<string>
+
+/** SHA-256 of `size` bytes of an open descriptor, by positional reads, on this thread (what a server passes instead: its hash worker's). */
+export const hashDescriptor: HashFile = async (fd, size) => {
   const hash = createHash('sha256')
   const buffer = Buffer.allocUnsafe(Math.min(READ_BYTES, Math.max(1, size)))
   for (let at = 0; at < size; ) {
-    const n = await readAt(fd, buffer, at)
+    // Never past `size`: a file that grew since it was opened is served, and so hashed, as it was then.
+    const n = await readAt(fd, buffer.subarray(0, Math.min(buffer.length, size - at)), at)
     if (n === 0) throw new Error(`the file ended at ${at} of ${size} bytes while it was hashed`)
     hash.update(n === buffer.length ? buffer : buffer.subarray(0, n))
     at += n
@@ -31,6 +35,9 @@ export const hashDescriptor = async (fd: number, size: number): Promise<string> 
 export class HashCache {
   private readonly kept = new Map<string, string>()
   private readonly computing = new Map<string, Promise<string>>()
+
+  /** `hashFile` hashes a descriptor's bytes: on this thread unless told otherwise. */
+  constructor(private readonly hashFile: HashFile = hashDescriptor) {}
 
   of(file: OpenedFile, content?: Uint8Array): Effect.Effect<string, StorageFailure> {
     if (file.sha256) return Effect.succeed(file.sha256)
@@ -55,7 +62,7 @@ export class HashCache {
   private compute(file: OpenedFile): Promise<string> {
     let running = this.computing.get(file.version)
     if (!running) {
-      running = (file.kind === 'descriptor' ? hashDescriptor(file.fd, file.size) : hashStream(file))
+      running = (file.kind === 'descriptor' ? this.hashFile(file.fd, file.size) : hashStream(file))
         .then((sha) => (this.remember(file.version, sha), sha))
         .finally(() => this.computing.delete(file.version))
       this.computing.set(file.version, running)

@@ -1,6 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto'
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import * as path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { ParallelHash } from '../../src/actors/parallel-hash.js'
+import { hashFileOnWorker, ParallelHash } from '../../src/actors/parallel-hash.js'
 
 describe('the shared hash worker', () => {
   it('says it is saturated once 16 MiB wait to be hashed, and drains, so a transfer that waits holds a bounded amount', async () => {
@@ -31,5 +34,42 @@ describe('the shared hash worker', () => {
     const hash = new ParallelHash()
     for (let at = 0; at < bytes.length; at += 77_777) hash.update(bytes.subarray(at, at + 77_777))
     expect(await hash.digest()).toBe(createHash('sha256').update(bytes).digest('hex'))
+  })
+})
+
+describe('hashing a served file on the worker', () => {
+  it('gives the SHA-256 of the first `size` bytes of a descriptor, at sizes around its 1 MiB reads, like sha256sum', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'tor-hash-file-'))
+    try {
+      for (const size of [0, 1, (1 << 20) - 1, 1 << 20, (1 << 20) + 1, (5 << 20) + 3]) {
+        const bytes = randomBytes(size + 7)
+        const file = path.join(dir, `f${size}`)
+        writeFileSync(file, bytes)
+        const fd = openSync(file, 'r')
+        try {
+          expect(await hashFileOnWorker(fd, size)).toBe(createHash('sha256').update(bytes.subarray(0, size)).digest('hex'))
+        } finally {
+          closeSync(fd)
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('fails, never gives a digest, for a file shorter than the size it was told (one cut while it was hashed)', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'tor-hash-file-'))
+    try {
+      const file = path.join(dir, 'short')
+      writeFileSync(file, randomBytes(3 << 20))
+      const fd = openSync(file, 'r')
+      try {
+        await expect(hashFileOnWorker(fd, 4 << 20)).rejects.toThrow(/ended at 3145728 of 4194304/)
+      } finally {
+        closeSync(fd)
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
