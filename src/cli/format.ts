@@ -48,6 +48,9 @@ export interface TransferSummary {
  * "Downloaded a.bin (1.0 GiB) to tor-files/Downloads/a.bin in 1.2 s, 850 MiB/s, SHA-256 verified"
  * "Downloaded a.bin (1.0 GiB, resumed at 512 MiB) to ... in 0.6 s, 850 MiB/s, SHA-256 verified"
  */
+/** ", 1.2 MiB/s", or nothing for what took under a millisecond (no rate can be told: it once said 3 B/s for 3 bytes in 0 ms). */
+const rateOf = (bytes: number, durationMs: number): string => (durationMs > 0 ? `, ${formatRate(bytes, durationMs)}` : '')
+
 export const describeTransfer = (transfer: TransferSummary, downloadsDir: string): string => {
   const { direction, name, bytes, durationMs, verified } = transfer
   const shown = visible(name)
@@ -56,7 +59,7 @@ export const describeTransfer = (transfer: TransferSummary, downloadsDir: string
   const what =
     direction === 'download' ? `Downloaded ${shown} (${size}${resumed}) to ${visible(path.join(downloadsDir, name))}` : `Uploaded ${shown} (${size}${resumed}) to the server`
   const restarted = verified?.restarted ? 'The file had changed on the server since the last try, so it was downloaded again from the start.\n' : ''
-  return `${restarted}${what} in ${formatDuration(durationMs)}, ${formatRate(bytes, durationMs)}${verified ? ', SHA-256 verified' : ''}`
+  return `${restarted}${what} in ${formatDuration(durationMs)}${rateOf(bytes, durationMs)}${verified ? ', SHA-256 verified' : ''}`
 }
 
 /** "Downloaded 998 of 1,000 files (3.9 MiB) to tor-files/Downloads in 2.1 s, 1.9 MiB/s; 2 failed:" */
@@ -69,5 +72,5 @@ export const describeBatch = (
   const what = verb === 'download' ? `Downloaded ${summary.done.length} of ${total} files` : `Uploaded ${summary.done.length} of ${total} files`
   const where = verb === 'download' ? ` to ${visible(downloadsDir)}` : ' to the server'
   const failed = summary.failed.length > 0 ? `; ${summary.failed.length} failed:` : ', SHA-256 verified'
-  return `${what} (${formatBytes(summary.bytes)})${where} in ${formatDuration(summary.durationMs)}, ${formatRate(summary.bytes, summary.durationMs)}${failed}`
+  return `${what} (${formatBytes(summary.bytes)})${where} in ${formatDuration(summary.durationMs)}${rateOf(summary.bytes, summary.durationMs)}${failed}`
 }

@@ -15,6 +15,11 @@ describe('terminal output', () => {
     expect(formatRate(63, 2)).toBe('30.8 KiB/s')
   })
 
+  it('gives no rate for a transfer that took under a millisecond (it once said 3 B/s for 3 bytes in 0 ms)', () => {
+    expect(describeTransfer({ direction: 'download', name: 'a.txt', bytes: 3, durationMs: 0 }, 'D')).toBe('Downloaded a.txt (3 B) to D/a.txt in 0 ms')
+    expect(describeTransfer({ direction: 'download', name: 'a.txt', bytes: 3000, durationMs: 2 }, 'D')).toBe('Downloaded a.txt (2.9 KiB) to D/a.txt in 2 ms, 1.4 MiB/s')
+  })
+
   it('makes control, escape and direction-changing characters visible', () => {
     expect(visible('a\u001b[2Jb\u0007')).toBe('a\\x1b[2Jb\\x07')
     expect(visible('invoice\u202Efdp.exe')).toBe('invoice\\u{202e}fdp.exe')
