@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module'
 import type { Worker } from 'node:worker_threads'
-import { giveBackBuffer, isPoolSize, takeBuffer } from '../storage/chunks.js'
+import { giveBackBuffer, isPoolSize, takeBuffer, takeBufferFor } from '../storage/chunks.js'
 import { readAt } from '../storage/read-whole.js'
 import { nodeCrypto } from './on-demand.js'
 
@@ -197,40 +197,6 @@ export class ParallelHash {
   }
 }
 
-/** Bytes of a file read (and handed to the worker) at a time by hashFileOnWorker: a pool size. */
-const FILE_READ_BYTES = 1 << 20
-
-/**
- * The SHA-256 of `size` bytes of an open descriptor, computed on the hash worker: a server hashing the files
- * put in its folder (each once, in the background or at a first download) did it on the event loop every
- * client shares, and answered a stream of searches three times slower meanwhile (p50 0.85 against 0.25 ms
- * while a 4 GB file was hashed). Reads go into pooled buffers handed over whole; above the worker's backlog
- * limit the reading waits.
- */
-export const hashFileOnWorker = async (fd: number, size: number): Promise<string> => {
-  const hash = new ParallelHash()
-  try {
-    for (let at = 0; at < size; ) {
-      if (hash.saturated) await hash.whenDrained()
-      const buffer = takeBuffer(FILE_READ_BYTES)
-      // Never past `size`: a file that grew since it was opened is served and hashed as it was.
-      const n = await readAt(fd, buffer.subarray(0, Math.min(buffer.length, size - at)), at).catch((error: unknown) => {
-        giveBackBuffer(buffer)
-        throw error
-      })
-      if (n === 0) {
-        giveBackBuffer(buffer)
-        throw new Error(`the file ended at ${at} of ${size} bytes while it was hashed`)
-      }
-      hash.own(buffer.subarray(0, n))
-      at += n
-    }
-    return await hash.digest()
-  } finally {
-    hash.destroy()
-  }
-}
-
 /** The same interface over node:crypto on this thread: for small payloads, where a worker's round trip costs more than the hash. */
 export class InlineHash {
   private readonly hash = nodeCrypto().createHash('sha256')
@@ -288,3 +254,44 @@ export const SERVER_INLINE_HASH_BYTES = 64 << 10
 
 /** A hash for `bytes` bytes: on the worker when large, inline when at most `inlineUpTo` (a client's default). */
 export const hashFor = (bytes: number, inlineUpTo = INLINE_HASH_BYTES): TransferHash => (bytes <= inlineUpTo ? new InlineHash() : new ParallelHash())
+
+/** Bytes of a file read (and handed to the worker) at a time by hashFileOnWorker: a pool size. */
+const FILE_READ_BYTES = 1 << 20
+
+/**
+ * The SHA-256 of `size` bytes of an open descriptor, computed on the hash worker: a server hashing the files
+ * put in its folder (each once, in the background or at a first download) did it on the event loop every
+ * client shares, and answered a stream of searches three times slower meanwhile (p50 0.85 against 0.25 ms
+ * while a 4 GB file was hashed). Reads go into pooled buffers handed over whole; above the worker's backlog
+ * limit the reading waits. Files up to SERVER_INLINE_HASH_BYTES are hashed here, in one read.
+ */
+export const hashFileOnWorker = async (fd: number, size: number): Promise<string> => {
+  // A small file here: the worker's round trip costs more than its hash (as for the payloads of uploads).
+  const hash = hashFor(size, SERVER_INLINE_HASH_BYTES)
+  try {
+    for (let at = 0; at < size; ) {
+      if (hash.saturated) await hash.whenDrained()
+      // Never past `size`: a file that grew since it was opened is served and hashed as it was.
+      const wanted = Math.min(FILE_READ_BYTES, size - at)
+      const buffer = takeBufferFor(wanted)
+      const n = await readAt(fd, buffer.subarray(0, wanted), at).catch((error: unknown) => {
+        giveBackBuffer(buffer)
+        throw error
+      })
+      if (n === 0) {
+        giveBackBuffer(buffer)
+        throw new Error(`the file ended at ${at} of ${size} bytes while it was hashed`)
+      }
+      // The worker takes the whole buffer (and gives it back to the pool); hashed here, it goes back at once.
+      if (hash.takesBuffers) hash.own(buffer.subarray(0, n))
+      else {
+        hash.update(buffer.subarray(0, n))
+        giveBackBuffer(buffer)
+      }
+      at += n
+    }
+    return await hash.digest()
+  } finally {
+    hash.destroy()
+  }
+}

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import * as path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { hashFileOnWorker, ParallelHash } from '../../src/actors/parallel-hash.js'
+import { giveBackBuffer, takeBuffer } from '../../src/storage/chunks.js'
 
 describe('the shared hash worker', () => {
   it('says it is saturated once 16 MiB wait to be hashed, and drains, so a transfer that waits holds a bounded amount', async () => {
@@ -52,6 +53,28 @@ describe('hashing a served file on the worker', () => {
           closeSync(fd)
         }
       }
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('hashes a small file with a buffer of its size and gives it back whole (each once took a pooled 1 MiB buffer, gave back a view the pool refused, and so lost it)', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'tor-hash-file-'))
+    try {
+      const file = path.join(dir, 'small')
+      writeFileSync(file, randomBytes(4096))
+      const pooled = takeBuffer(1 << 20)
+      giveBackBuffer(pooled)
+      const fd = openSync(file, 'r')
+      try {
+        for (let i = 0; i < 3; i++) await hashFileOnWorker(fd, 4096)
+      } finally {
+        closeSync(fd)
+      }
+      // Still in the pool (others may have been given back on top of it meanwhile).
+      const taken = Array.from({ length: 16 }, () => takeBuffer(1 << 20))
+      expect(taken).toContain(pooled)
+      for (const buffer of taken) giveBackBuffer(buffer)
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
