@@ -49,7 +49,7 @@ const PROGRESS_INTERVAL_MS = 100
  * served before (put in its folder by hand, just now) before it answers, about a second per 1.5 GB, silently.
  */
 const WAITING_NOTICE_MS = 1000
-/** How long `close` waits for the server's answer to exit: a silent server must not hold the command. */
+/** How long `close` waits for the server's answer to exit (or, hanging up, for `exit` to go out). */
 const EXIT_LINGER_MS = 1000
 
 const failureOf = (outcome: ClientOutcome | undefined): TorError =>
@@ -262,17 +262,14 @@ export class TorClient {
    */
   async close(options: { readonly hangUp?: boolean } = {}): Promise<void> {
     if (this.connected && this.actor.getSnapshot().matches('ready')) {
+      let linger: NodeJS.Timeout | undefined
+      // A server that stops reading (or answering) must not hold the command: the socket is destroyed after it.
+      const lingered = new Promise<void>((resolve) => (linger = setTimeout(resolve, EXIT_LINGER_MS)))
       if (options.hangUp) {
         this.actor.send({ type: 'user.hangUp' })
-        await this.connection.whenClosed()
-      } else {
-        let linger: NodeJS.Timeout | undefined
-        await Promise.race([
-          this.run({ verb: 'exit' }).catch(() => undefined),
-          new Promise<void>((resolve) => (linger = setTimeout(resolve, EXIT_LINGER_MS))),
-        ])
-        clearTimeout(linger)
-      }
+        await Promise.race([this.connection.whenClosed(), lingered])
+      } else await Promise.race([this.run({ verb: 'exit' }).catch(() => undefined), lingered])
+      clearTimeout(linger)
     }
     this.actor.stop()
     await Effect.runPromise(Scope.close(this.scope, Exit.void))
