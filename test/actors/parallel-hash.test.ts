@@ -1,10 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import * as path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { hashFileOnWorker, ParallelHash } from '../../src/actors/parallel-hash.js'
 import { giveBackBuffer, takeBuffer } from '../../src/storage/chunks.js'
+import { withOpenFile } from '../support/open-file.js'
 
 describe('the shared hash worker', () => {
   it('says it is saturated once 16 MiB wait to be hashed, and drains, so a transfer that waits holds a bounded amount', async () => {
@@ -40,59 +38,26 @@ describe('the shared hash worker', () => {
 
 describe('hashing a served file on the worker', () => {
   it('gives the SHA-256 of the first `size` bytes of a descriptor, at sizes around its 1 MiB reads, like sha256sum', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'tor-hash-file-'))
-    try {
-      for (const size of [0, 1, (1 << 20) - 1, 1 << 20, (1 << 20) + 1, (5 << 20) + 3]) {
-        const bytes = randomBytes(size + 7)
-        const file = path.join(dir, `f${size}`)
-        writeFileSync(file, bytes)
-        const fd = openSync(file, 'r')
-        try {
-          expect(await hashFileOnWorker(fd, size)).toBe(createHash('sha256').update(bytes.subarray(0, size)).digest('hex'))
-        } finally {
-          closeSync(fd)
-        }
-      }
-    } finally {
-      rmSync(dir, { recursive: true, force: true })
+    for (const size of [0, 1, (1 << 20) - 1, 1 << 20, (1 << 20) + 1, (5 << 20) + 3]) {
+      const bytes = randomBytes(size + 7)
+      const sha256 = await withOpenFile(bytes, (fd) => hashFileOnWorker(fd, size))
+      expect(sha256).toBe(createHash('sha256').update(bytes.subarray(0, size)).digest('hex'))
     }
   })
 
   it('hashes a small file with a buffer of its size and gives it back whole (each once took a pooled 1 MiB buffer, gave back a view the pool refused, and so lost it)', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'tor-hash-file-'))
-    try {
-      const file = path.join(dir, 'small')
-      writeFileSync(file, randomBytes(4096))
-      const pooled = takeBuffer(1 << 20)
-      giveBackBuffer(pooled)
-      const fd = openSync(file, 'r')
-      try {
-        for (let i = 0; i < 3; i++) await hashFileOnWorker(fd, 4096)
-      } finally {
-        closeSync(fd)
-      }
-      // Still in the pool (others may have been given back on top of it meanwhile).
-      const taken = Array.from({ length: 16 }, () => takeBuffer(1 << 20))
-      expect(taken).toContain(pooled)
-      for (const buffer of taken) giveBackBuffer(buffer)
-    } finally {
-      rmSync(dir, { recursive: true, force: true })
-    }
+    const pooled = takeBuffer(1 << 20)
+    giveBackBuffer(pooled)
+    await withOpenFile(randomBytes(4096), async (fd) => {
+      for (let i = 0; i < 3; i++) await hashFileOnWorker(fd, 4096)
+    })
+    // Still in the pool (others may have been given back on top of it meanwhile).
+    const taken = Array.from({ length: 16 }, () => takeBuffer(1 << 20))
+    expect(taken).toContain(pooled)
+    for (const buffer of taken) giveBackBuffer(buffer)
   })
 
   it('fails, never gives a digest, for a file shorter than the size it was told (one cut while it was hashed)', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'tor-hash-file-'))
-    try {
-      const file = path.join(dir, 'short')
-      writeFileSync(file, randomBytes(3 << 20))
-      const fd = openSync(file, 'r')
-      try {
-        await expect(hashFileOnWorker(fd, 4 << 20)).rejects.toThrow(/ended at 3145728 of 4194304/)
-      } finally {
-        closeSync(fd)
-      }
-    } finally {
-      rmSync(dir, { recursive: true, force: true })
-    }
+    await withOpenFile(randomBytes(3 << 20), (fd) => expect(hashFileOnWorker(fd, 4 << 20)).rejects.toThrow(/ended at 3145728 of 4194304/))
   })
 })
