@@ -44,8 +44,8 @@ export interface ConnectionOptions {
  * (64 KiB) pauses the socket; no line is handed out while replies wait in the socket's
  * buffer (a client that does not read stops being read); listings wait for the
  * socket to drain between batches; payloads move through two buffers (download) or
- * a few stage buffers (upload, `StagedPayload`). A plain TCP socket is read into those
- * directly (`onread`), and between payloads into one line buffer all connections
+ * a few stage buffers (upload, `StagedPayload`). A socket (plain TCP or TLS) is read into
+ * those directly (`onread`), and between payloads into one line buffer all connections
  * share. Lines are handed out at most
  * `linesPerTurn` per event-loop turn, so one flooding client cannot starve the others.
  */
@@ -65,7 +65,7 @@ export class Connection {
     this.lines = new LineReader(options.maxLineBytes)
     this.socket =
       typeof accepted === 'function' ? accepted({ buffer: () => this.nextReadBuffer(), callback: (n, buffer) => this.onRead(n, buffer) }) : accepted
-    // Fires only for a socket not read into our buffers (TLS).
+    // Fires only for bytes not read into our buffers: TLS records decrypted with the handshake, or every read on a Node without `onread` internals.
     this.socket.on('data', (chunk: Buffer) => this.onBytes(chunk, false))
     const end = () => {
       this.lines.end()

@@ -44,8 +44,7 @@ export const createTransportServer = (options: {
   server.on('secureConnection', (socket) => socket.setNoDelay(true))
   // Plaintext TFTCP on a TLS port fails the handshake: the socket is closed, nothing is served.
   server.on('tlsClientError', (_error, socket) => socket.destroy())
-  // TLS decrypts into buffers of its own: its sockets are read through 'data' events.
-  return { server, readyEvent: 'secureConnection', accept: (socket) => socket }
+  return { server, readyEvent: 'secureConnection', accept: (socket) => (onread) => readTlsIntoUserBuffers(socket, onread) }
 }
 
 /** Reads into buffers the reader gives (`onread`): a buffer, or a function giving the next one; the callback may return false to stop reading. */
@@ -73,6 +72,39 @@ const readIntoUserBuffers = (accepted: net.Socket, onread: UserBufferReads): net
   const socket = new net.Socket({ handle, allowHalfOpen: true, onread } as net.SocketConstructorOpts)
   socket.once('close', () => accepted.destroy())
   return socket
+}
+
+/** The symbols under which a net.Socket keeps its `onread` option (Node's `kBuffer`, `kBufferGen`, `kBufferCb`), if this Node has them. */
+const onreadSymbols = (socket: net.Socket): { buffer: symbol; generator: symbol; callback: symbol } | undefined => {
+  const byName = new Map(Object.getOwnPropertySymbols(socket).map((symbol) => [symbol.description, symbol]))
+  const buffer = byName.get('kBuffer')
+  const generator = byName.get('kBufferGen')
+  const callback = byName.get('kBufferCb')
+  return buffer && generator && callback ? { buffer, generator, callback } : undefined
+}
+
+/**
+ * An accepted TLS socket, its decrypted bytes delivered into the reader's own buffers
+ * from now on. A TLS socket is read one record (16 KiB) at a time, and each record read
+ * through 'data' events is a fresh buffer: collecting them cost a TLS upload more CPU
+ * than decrypting it. Node offers `onread` only to TLS sockets it connects, so the
+ * accepted one is given what `onread` would have set, as Node's own socket set-up does
+ * (`useUserBuffer` on the handle, the reader's buffer and callback on the socket). On a
+ * Node without those symbols the socket is returned as it is, read through 'data' events.
+ * Bytes decrypted before this (with the handshake) are still delivered as 'data'.
+ */
+const readTlsIntoUserBuffers = (accepted: net.Socket, onread: UserBufferReads): net.Socket => {
+  const handle = (accepted as unknown as { _handle?: { useUserBuffer?: (buffer: Buffer) => void } | null })._handle
+  const symbols = onreadSymbols(accepted)
+  if (!symbols || typeof handle?.useUserBuffer !== 'function') return accepted
+  const generator = typeof onread.buffer === 'function' ? onread.buffer : null
+  const first = generator ? generator() : (onread.buffer as Buffer)
+  const fields = accepted as unknown as Record<symbol, unknown>
+  fields[symbols.buffer] = first
+  fields[symbols.generator] = generator
+  fields[symbols.callback] = onread.callback
+  handle.useUserBuffer(first)
+  return accepted
 }
 
 /** What the client knows of the server's certificate once connected over TLS. */

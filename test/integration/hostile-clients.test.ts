@@ -2,10 +2,16 @@ import { createHash, randomBytes } from 'node:crypto'
 import { execFileSync } from 'node:child_process'
 import { mkdir, readdir, readFile, rename, rm, symlink, unlink, writeFile } from 'node:fs/promises'
 import * as path from 'node:path'
+import { Writable } from 'node:stream'
+import * as Effect from 'effect/Effect'
+import * as Layer from 'effect/Layer'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { waitFor, type AnyActorRef } from 'xstate'
 import type { SessionPort } from '../../src/actors/server-session-io.js'
-import { readAheadBytes } from '../../src/storage/chunks.js'
+import { CHUNK_BYTES, readAheadBytes, UPLOAD_BUFFERS_EACH } from '../../src/storage/chunks.js'
+import { folderStorage } from '../../src/storage/folder-storage.js'
+import { Storage } from '../../src/storage/storage.js'
+import { loadServerIdentity } from '../../src/actors/server-identity.js'
 import { RawClient, names } from '../support/raw-client.js'
 import { makeTempDir, startTestServer, waitForFolder, type TestServer, type TestServerOptions } from '../support/server.js'
 import { canMount, mountTmpfs } from '../support/tmpfs.js'
@@ -144,6 +150,46 @@ describe('clients that read a gets slowly', () => {
       }),
     )
   })
+})
+
+describe('an upload the store has stopped taking', () => {
+  /** The folder, except that an upload's bytes go to a sink whose writes never finish (a hung disk); counts what it was handed. */
+  const hungStore = (dir: string) => {
+    const handed = { bytes: 0 }
+    const storage = Layer.effect(
+      Storage,
+      Effect.map(Storage, (store) => ({
+        ...store,
+        createUpload: (...args: Parameters<typeof store.createUpload>) =>
+          Effect.map(store.createUpload(...args), (target) => ({
+            ...target,
+            sink: new Writable({ highWaterMark: 1, write: (chunk: Buffer) => void (handed.bytes += chunk.length) }),
+          })),
+      })),
+    ).pipe(Layer.provide(folderStorage(dir)))
+    return { storage, handed }
+  }
+
+  it.each(['plain TCP', 'TLS'])(
+    'is not read on over %s: the server takes a few stages of it, then ends the session as stalled',
+    async (transport) => {
+      const dir = await makeTempDir()
+      cleanups.push(() => rm(dir, { recursive: true, force: true }))
+      const { storage, handed } = hungStore(dir)
+      const tls = transport === 'TLS' ? await Effect.runPromise(loadServerIdentity({ stateDir: path.join(dir, '.state') })) : undefined
+      const { logs } = await serve({ dir, storage, tls, session: { stallTimeoutMs: 500 } })
+      const c = transport === 'TLS' ? await RawClient.connectTls(t!.server.port) : await connect()
+      clients.push(c)
+      const size = 64 << 20
+      await c.send(`upload big.bin\n${size}\n`)
+      expect([await c.line(), await c.line()]).toEqual(['ok', 'ok'])
+      // Never completes while the server does not read: not awaited.
+      c.send(randomBytes(size)).catch(() => undefined)
+      await logs.waitFor(/client-1 closing: stalled/)
+      expect(handed.bytes).toBeGreaterThan(0)
+      expect(handed.bytes).toBeLessThanOrEqual((UPLOAD_BUFFERS_EACH + 1) * CHUNK_BYTES)
+    },
+  )
 })
 
 describe('a flooding client', () => {

@@ -1,4 +1,5 @@
 import * as net from 'node:net'
+import * as tls from 'node:tls'
 
 /**
  * A TFTCP client written for the tests only, with its own tiny parser, so the
@@ -29,6 +30,19 @@ export class RawClient {
       socket.once('error', reject)
       socket.once('connect', () => {
         socket.off('error', reject)
+        resolve(new RawClient(socket))
+      })
+    })
+  }
+
+  /** Over TLS, trusting whatever certificate the server shows (the trust check is not what these tests are about). */
+  static connectTls(port: number): Promise<RawClient> {
+    return new Promise((resolve, reject) => {
+      const socket = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false })
+      socket.once('error', reject)
+      socket.once('secureConnect', () => {
+        socket.off('error', reject)
+        socket.setNoDelay(true)
         resolve(new RawClient(socket))
       })
     })
