@@ -29,16 +29,17 @@ export interface ServeOptions {
 }
 
 /**
- * Lets V8's old generation grow to 1.5 times what survived the last full collection
- * before collecting again, instead of up to 4 times, its default on a machine with this
- * much memory. Each session that starts leaves garbage that outlives young collections
- * while thousands connect at once: 10,000 sessions left the server at 340-420 MiB of RSS
- * with 125 MiB live, and at 255-307 MiB with this (the bench's idle-sessions row). No
- * cost showed beyond noise: the server's CPU time for 4 rounds of 1,000 clients at once was
- * 9.3-11.3 s with it and 9.9-10.0 s without; the small-file rows moved within their noise.
- * V8 reads the flag each time it sets the next limit, so setting it now takes effect.
+ * Lets V8's old generation grow to twice what survived the last full collection before
+ * collecting again, instead of up to 4 times, its default on a machine with this much
+ * memory. Each session that starts leaves garbage that outlives young collections while
+ * thousands connect at once: 10,000 sessions left the server at 340-420 MiB of RSS with
+ * 125 MiB live, and at 288-294 MiB with this (the bench's idle-sessions row). The cost is
+ * more full collections under load: the server's CPU time for 4 rounds of 1,000 clients at
+ * once was 7.6 and 8.2 s with it, 7.1 and 7.8 s without (1.5 times instead: 260-319 MiB,
+ * but 7.7-9.2 s against 7.1-8.1 s). V8 reads the flag each time it sets the next limit,
+ * so setting it now takes effect.
  */
-const boundHeapGrowth = (): void => setFlagsFromString('--heap-growing-percent=50')
+const boundHeapGrowth = (): void => setFlagsFromString('--heap-growing-percent=100')
 
 /**
  * `tor server start`: the server, its log on stdout, the admin console on stdin,
