@@ -32,8 +32,9 @@ export interface ServeOptions {
  * Lets V8's old generation grow to twice what survived the last full collection before
  * collecting again, instead of up to 4 times, its default on a machine with this much
  * memory. Each session that starts leaves garbage that outlives young collections while
- * thousands connect at once: 10,000 sessions left the server at 340-420 MiB of RSS with
- * 125 MiB live, and at 288-294 MiB with this (the bench's idle-sessions row). The cost is
+ * thousands connect at once: 10,000 sessions left fresh servers at 338-418 MiB of RSS with
+ * 125 MiB live, and at 274-307 MiB with this in nine tries of ten (389 in the tenth; the
+ * bench's idle-sessions row: 355-360 MiB in full runs, 339-387 before). The cost is
  * more full collections under load: the server's CPU time for 4 rounds of 1,000 clients at
  * once was 7.6 and 8.2 s with it, 7.1 and 7.8 s without (1.5 times instead: 260-319 MiB,
  * but 7.7-9.2 s against 7.1-8.1 s). V8 reads the flag each time it sets the next limit,
