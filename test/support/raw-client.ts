@@ -25,22 +25,18 @@ export class RawClient {
   }
 
   static connect(port: number): Promise<RawClient> {
-    return new Promise((resolve, reject) => {
-      const socket = net.connect({ host: '127.0.0.1', port, noDelay: true })
-      socket.once('error', reject)
-      socket.once('connect', () => {
-        socket.off('error', reject)
-        resolve(new RawClient(socket))
-      })
-    })
+    return RawClient.whenReady(net.connect({ host: '127.0.0.1', port, noDelay: true }), 'connect')
   }
 
   /** Over TLS, trusting whatever certificate the server shows (the trust check is not what these tests are about). */
   static connectTls(port: number): Promise<RawClient> {
+    return RawClient.whenReady(tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false }), 'secureConnect')
+  }
+
+  private static whenReady(socket: net.Socket, readyEvent: 'connect' | 'secureConnect'): Promise<RawClient> {
     return new Promise((resolve, reject) => {
-      const socket = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false })
       socket.once('error', reject)
-      socket.once('secureConnect', () => {
+      socket.once(readyEvent, () => {
         socket.off('error', reject)
         socket.setNoDelay(true)
         resolve(new RawClient(socket))
